@@ -1,0 +1,268 @@
+// Command tollgate is the gateway: `tollgate run`, `validate`, `demo` and `version`.
+// This file is wiring only: flags and environment to options, options to the server.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+
+	"tollgate/internal/config"
+	"tollgate/internal/plugin"
+	"tollgate/internal/proxy"
+	"tollgate/internal/server"
+	"tollgate/plugins/all"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `tollgate — an API gateway speaking Kong's declarative config
+
+usage:
+  tollgate run [flags]                 start the gateway
+  tollgate validate --config FILE      check a config file; every error on its own line
+  tollgate demo [flags]                the gateway on examples/quickstart.yaml with demo upstreams
+  tollgate version                     print the version
+
+Run 'tollgate run -h' for the flags; each flag can also be set from the environment
+(TOLLGATE_PROXY_LISTEN, TOLLGATE_ADMIN_LISTEN, ...).
+`
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "run":
+		return cmdRun(args[1:], stdout, stderr, false)
+	case "demo":
+		return cmdRun(args[1:], stdout, stderr, true)
+	case "validate":
+		return cmdValidate(args[1:], stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintf(stdout, "tollgate %s\n", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "tollgate: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+// runFlags are the flags of run and demo.
+type runFlags struct {
+	config, proxyListen, adminListen, statusListen string
+	logFormat, logLevel                            string
+	trustedIPs, realIPHeader, requestIDHeader      string
+	realIPRecursive, watch, priorityQuirk          bool
+	drain                                          time.Duration
+}
+
+// env returns the environment value for a flag name (proxy-listen → TOLLGATE_PROXY_LISTEN).
+func env(name, def string) string {
+	if v, ok := os.LookupEnv("TOLLGATE_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); ok {
+		return v
+	}
+	return def
+}
+
+func envBool(name string, def bool) bool {
+	v := env(name, "")
+	switch strings.ToLower(v) {
+	case "1", "true", "yes", "on":
+		return true
+	case "0", "false", "no", "off":
+		return false
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(env(name, "")); err == nil {
+		return d
+	}
+	return def
+}
+
+func (f *runFlags) register(fs *flag.FlagSet, demo bool) {
+	defCfg := ""
+	if demo {
+		defCfg = "examples/quickstart.yaml"
+	}
+	fs.StringVar(&f.config, "config", env("config", defCfg), "declarative config file (YAML or JSON); empty starts with no routes")
+	fs.StringVar(&f.proxyListen, "proxy-listen", env("proxy-listen", "0.0.0.0:8000"), "proxy listener address")
+	fs.StringVar(&f.adminListen, "admin-listen", env("admin-listen", "127.0.0.1:8001"), "admin API listener address (empty: off)")
+	fs.StringVar(&f.statusListen, "status-listen", env("status-listen", ""), "status listener address (empty: off)")
+	fs.StringVar(&f.logFormat, "log-format", env("log-format", "json"), "log format: json or text")
+	fs.StringVar(&f.logLevel, "log-level", env("log-level", "info"), "log level: debug, info, warn, error")
+	fs.StringVar(&f.trustedIPs, "trusted-ips", env("trusted-ips", ""), "comma-separated IPs/CIDRs whose X-Forwarded-* and real-IP headers are believed (Kong's trusted_ips)")
+	fs.StringVar(&f.realIPHeader, "real-ip-header", env("real-ip-header", "X-Real-IP"), "header carrying the client address from a trusted peer (Kong's real_ip_header)")
+	fs.StringVar(&f.requestIDHeader, "request-id-header", env("request-id-header", proxy.DefaultRequestIDHeader), "header carrying the request id upstream and to the client (kept when a trusted peer sends one)")
+	fs.BoolVar(&f.realIPRecursive, "real-ip-recursive", envBool("real-ip-recursive", false), "skip trusted addresses from the right of the real-IP header (Kong's real_ip_recursive)")
+	fs.BoolVar(&f.watch, "watch", envBool("watch", true), "reload the config file when it changes (SIGHUP always reloads)")
+	fs.BoolVar(&f.priorityQuirk, "kong-priority-quirk", envBool("kong-priority-quirk", false), "reproduce Kong 3.9's 32-bit route priority arithmetic")
+	fs.DurationVar(&f.drain, "drain-timeout", envDuration("drain-timeout", 30*time.Second), "how long shutdown waits for in-flight requests")
+}
+
+func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want json or text", format)
+}
+
+func parseTrusted(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if strings.Contains(part, "/") {
+			p, err := netip.ParsePrefix(part)
+			if err != nil {
+				return nil, fmt.Errorf("--trusted-ips: %w", err)
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(part)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-ips: %w", err)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+func registry() *plugin.Registry { return plugin.NewRegistry(all.Specs()) }
+
+func cmdRun(args []string, stdout, stderr io.Writer, demo bool) int {
+	name := "run"
+	if demo {
+		name = "demo"
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f runFlags
+	f.register(fs, demo)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log, err := newLogger(f.logFormat, f.logLevel, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "tollgate:", err)
+		return 2
+	}
+	trusted, err := parseTrusted(f.trustedIPs)
+	if err != nil {
+		fmt.Fprintln(stderr, "tollgate:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+
+	if demo {
+		d, err := startDemoUpstreams(ctx, log)
+		if err != nil {
+			fmt.Fprintln(stderr, "tollgate demo:", err)
+			return 1
+		}
+		defer d.Close()
+	}
+
+	srv, err := server.New(server.Options{
+		ProxyListen: f.proxyListen, AdminListen: f.adminListen, StatusListen: f.statusListen,
+		ConfigFile: f.config, Version: version, NodeID: uuid.NewString(), Log: log,
+		Registry:        registry(),
+		Trust:           proxy.Trust{Prefixes: trusted, RealIPHeader: f.realIPHeader, Recursive: f.realIPRecursive},
+		RequestIDHeader: f.requestIDHeader,
+		DrainTimeout:    f.drain, KongPriorityQuirk: f.priorityQuirk, Watch: f.watch,
+	})
+	if err != nil {
+		fmt.Fprintln(stderr, "tollgate:", err)
+		return 1
+	}
+	if f.config != "" {
+		if err := srv.LoadFile(f.config); err != nil {
+			printLoadError(stderr, err)
+			return 1
+		}
+	}
+	go srv.WatchReload(ctx)
+	if demo {
+		go func() {
+			select {
+			case <-srv.Serving():
+				printDemo(stdout, srv)
+			case <-ctx.Done():
+			}
+		}()
+	}
+	if err := srv.Run(ctx); err != nil {
+		log.Error("server failed", "error", err)
+		return 1
+	}
+	return 0
+}
+
+func printLoadError(w io.Writer, err error) {
+	var errs config.Errors
+	if errors.As(err, &errs) {
+		for _, e := range errs {
+			fmt.Fprintln(w, e.Error())
+		}
+		return
+	}
+	fmt.Fprintln(w, "tollgate:", err)
+}
+
+func cmdValidate(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("config", env("config", ""), "declarative config file to check")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *file == "" {
+		fmt.Fprintln(stderr, "tollgate validate: --config FILE is required")
+		return 2
+	}
+	data, err := os.ReadFile(*file)
+	if err != nil {
+		fmt.Fprintln(stderr, "tollgate validate:", err)
+		return 1
+	}
+	if _, err := config.Load(*file, data, registry()); err != nil {
+		printLoadError(stderr, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: valid\n", *file)
+	return 0
+}

@@ -1,0 +1,98 @@
+package proxy
+
+import (
+	"bytes"
+	"net"
+	"net/netip"
+
+	"github.com/valyala/fasthttp"
+)
+
+// ServeFast is the HTTP/1.1 front end (the fasthttp engine, chosen by measurement: see
+// docs/decisions/0001-http-engine.md). Request bodies arrive as streams
+// (Server.StreamRequestBody) and responses leave as streams, so no body is buffered unless a
+// plugin asks for it.
+func (p *Proxy) ServeFast(rc *fasthttp.RequestCtx, scheme string, listenPort int) {
+	st := p.acquire()
+	st.fast = rc
+	st.pc.Reset(rc, st.snap.MaxStates)
+	if a, ok := rc.RemoteAddr().(*net.TCPAddr); ok {
+		if ap, ok := netip.AddrFromSlice(a.IP); ok {
+			st.peer = ap.Unmap()
+		}
+	} else {
+		st.peer = netip.Addr{}
+	}
+	st.fin.req = &rc.Request
+	st.pc.In = &st.fin
+	h := &rc.Request.Header
+	uri := h.RequestURI()
+	st.hadQuery = bytes.IndexByte(uri, '?') >= 0
+	if p.begin(st, uri, scheme, listenPort) {
+		h.CopyTo(&st.upRq.Header)
+		if cl := h.ContentLength(); cl != 0 {
+			if bs := rc.RequestBodyStream(); bs != nil {
+				st.bodySource, st.bodySize = bs, cl
+				if cl < 0 {
+					st.bodySize = -1
+				}
+			} else if b := rc.Request.Body(); len(b) > 0 {
+				st.reply.Reset(b)
+				st.bodySource, st.bodySize = &st.reply, len(b)
+			}
+		}
+		st.upgrade = isWebSocketUpgrade(h.Peek("Connection"), h.Peek("Upgrade")) && h.IsGet()
+		p.serve(st)
+	}
+	p.writeFast(rc, st)
+}
+
+// writeFast sends st.resp's head and hands the body to fasthttp as a stream; the stream's
+// Close ends the request.
+func (p *Proxy) writeFast(rc *fasthttp.RequestCtx, st *reqState) {
+	p.head(st)
+	if st.wsConn != nil && st.resp.StatusCode() == fasthttp.StatusSwitchingProtocols {
+		p.spliceFast(rc, st)
+		return
+	}
+	out := &rc.Response
+	out.Header.SetNoDefaultContentType(true)
+	st.resp.Header.CopyTo(&out.Header)
+	src, size := st.body()
+	if src == nil || rc.IsHead() {
+		if rc.IsHead() {
+			out.SkipBody = true
+			out.Header.SetContentLength(st.resp.Header.ContentLength())
+		}
+		p.finish(st)
+		return
+	}
+	if st.chain.HasBodyFilters() {
+		size = -1
+	}
+	st.pipe.init(st, src)
+	if size == -2 {
+		// identity body until close: stream as chunked to the client
+		size = -1
+	}
+	out.SetBodyStream(&st.pipe, size)
+}
+
+// isWebSocketUpgrade reports a WebSocket handshake (RFC 6455 §4.1).
+func isWebSocketUpgrade(conn, upgrade []byte) bool {
+	if !bytes.EqualFold(upgrade, []byte("websocket")) {
+		return false
+	}
+	for len(conn) > 0 {
+		var tok []byte
+		if i := bytes.IndexByte(conn, ','); i >= 0 {
+			tok, conn = conn[:i], conn[i+1:]
+		} else {
+			tok, conn = conn, nil
+		}
+		if bytes.EqualFold(bytes.TrimSpace(tok), []byte("upgrade")) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,111 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"tollgate/internal/plugin"
+	"tollgate/internal/router"
+)
+
+// Engines names the two front ends. Plugin tests run once per engine (plugintest.Run).
+var Engines = []string{"http1", "http2"}
+
+// TestExchange is a request prepared the way a front end prepares it, for plugin unit tests:
+// Ctx.In reads the client request through the engine's adapter, Ctx.Up is the upstream
+// request, and SetResponse installs an upstream response for the header and body phases.
+type TestExchange struct {
+	Ctx  *plugin.Ctx
+	up   upReq
+	resp fasthttp.Response
+}
+
+// NewTestExchange builds the exchange for req on engine ("http1" or "http2"). The request body
+// is read from req.Body.
+func NewTestExchange(engine string, req *http.Request, nStates int) (*TestExchange, error) {
+	x := &TestExchange{Ctx: &plugin.Ctx{}}
+	x.Ctx.Reset(context.Background(), nStates)
+	x.Ctx.Log = slog.New(slog.DiscardHandler)
+	x.Ctx.RequestID = "00000000000000000000000000000001"
+	x.Ctx.Start = time.Now()
+	var body []byte
+	if req.Body != nil {
+		b, err := io.ReadAll(req.Body)
+		if err != nil {
+			return nil, err
+		}
+		body = b
+	}
+	raw := req.URL.RequestURI()
+	path, err := router.NormalizePath(nil, []byte(raw))
+	if err != nil {
+		return nil, fmt.Errorf("normalize %q: %w", raw, err)
+	}
+	common := inCommon{path: path, scheme: "http", clientIP: "127.0.0.1", fwdIP: "127.0.0.1", listenPort: 8000}
+	upr := &fasthttp.Request{}
+	switch engine {
+	case "http1":
+		var wire bytes.Buffer
+		r2 := req.Clone(context.Background())
+		r2.Body = io.NopCloser(bytes.NewReader(body))
+		r2.ContentLength = int64(len(body))
+		if err := r2.Write(&wire); err != nil {
+			return nil, err
+		}
+		fr := &fasthttp.Request{}
+		if err := fr.Read(bufio.NewReader(&wire)); err != nil {
+			return nil, fmt.Errorf("parse as http1: %w", err)
+		}
+		x.Ctx.In = &fastIn{inCommon: common, req: fr}
+		fr.Header.CopyTo(&upr.Header)
+	case "http2":
+		r2 := req.Clone(context.Background())
+		r2.ProtoMajor, r2.ProtoMinor, r2.Proto = 2, 0, "HTTP/2.0"
+		if r2.Host == "" {
+			r2.Host = req.URL.Host
+		}
+		x.Ctx.In = &stdIn{inCommon: common, req: r2}
+		upr.Header.SetMethod(r2.Method)
+		for k, vs := range r2.Header {
+			for _, v := range vs {
+				upr.Header.Add(k, v)
+			}
+		}
+		upr.Header.SetHost(r2.Host)
+	default:
+		return nil, fmt.Errorf("unknown engine %q", engine)
+	}
+	x.up.reset(upr)
+	x.up.path = string(path)
+	x.up.query = req.URL.RawQuery
+	x.up.host = x.Ctx.In.Host()
+	if len(body) > 0 {
+		x.up.body = bytes.NewReader(body)
+		x.up.bodySize = len(body)
+	}
+	x.Ctx.Up = &x.up
+	return x, nil
+}
+
+// SetResponse installs an upstream response (status, headers) and makes it Ctx.Resp.
+func (x *TestExchange) SetResponse(status int, header http.Header) {
+	x.resp.Reset()
+	x.resp.SetStatusCode(status)
+	for k, vs := range header {
+		for _, v := range vs {
+			x.resp.Header.Add(k, v)
+		}
+	}
+	x.Ctx.Resp = &fastResp{&x.resp}
+}
+
+// UpstreamBody returns the body the upstream would receive (buffering it).
+func (x *TestExchange) UpstreamBody() ([]byte, error) { return x.up.Body() }

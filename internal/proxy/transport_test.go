@@ -1,0 +1,75 @@
+package proxy
+
+import (
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"tollgate/internal/balancer"
+	"tollgate/internal/snapshot"
+)
+
+// TestTransportReadTimeoutBetweenReads: read_timeout bounds the wait between two reads: a
+// stalled upstream is cut, a slow but steady stream longer than the timeout is not.
+func TestTransportReadTimeoutBetweenReads(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/stall" {
+			time.Sleep(time.Second)
+			return
+		}
+		// 6 chunks, 100 ms apart: 600 ms in all, each gap under the 300 ms timeout
+		for i := 0; i < 6; i++ {
+			_, _ = w.Write([]byte("chunk\n"))
+			w.(http.Flusher).Flush()
+			time.Sleep(100 * time.Millisecond)
+		}
+	}))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	host, port, _ := net.SplitHostPort(addr)
+	_ = port
+	ts := NewTransports()
+	svc := &snapshot.Service{Scheme: "http", ConnectTimeout: time.Second, ReadTimeout: 300 * time.Millisecond, WriteTimeout: time.Second}
+	hc := ts.For(svc, &balancer.Target{Host: host, Addr: addr}).(*fasthttp.HostClient)
+
+	tests := []struct {
+		path    string
+		wantErr bool
+	}{
+		{"/stall", true},
+		{"/stream", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.path, func(t *testing.T) {
+			var req fasthttp.Request
+			var resp fasthttp.Response
+			req.SetRequestURI("http://" + addr + tc.path)
+			start := time.Now()
+			err := hc.Do(&req, &resp)
+			if err == nil && resp.IsBodyStream() {
+				buf := make([]byte, 64)
+				for err == nil {
+					_, err = resp.BodyStream().Read(buf)
+				}
+				if err.Error() == "EOF" {
+					err = nil
+				}
+				_ = resp.CloseBodyStream()
+			}
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v after %v, wantErr %v", err, time.Since(start), tc.wantErr)
+			}
+			if tc.wantErr && !isTimeout(err) {
+				t.Errorf("error %v is not a timeout", err)
+			}
+			if tc.wantErr && time.Since(start) > 800*time.Millisecond {
+				t.Errorf("stall cut after %v, want about 300ms", time.Since(start))
+			}
+		})
+	}
+}

@@ -1,0 +1,145 @@
+package proxy
+
+import (
+	"bufio"
+	"crypto/tls"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// wsUpstream is the upstream side of an upgraded connection.
+type wsUpstream struct {
+	conn net.Conn
+	br   *bufio.Reader
+}
+
+// dialUpgrade sends the handshake to a target on a fresh connection (upgraded connections are
+// never pooled) and reads the answer head. A 101 leaves st.wsConn set for the splice; any
+// other answer is relayed like a normal response.
+func (p *Proxy) dialUpgrade(st *reqState) {
+	c := &st.pc
+	svc := st.route.Service
+	t, err := svc.Balancer.Pick()
+	if err != nil {
+		p.failErr(st, err)
+		return
+	}
+	st.target = t
+	req := &st.upRq
+	st.uri = appendEscapedURI(st.uri[:0], st.up.path, st.up.query, st.hadQuery)
+	req.Header.SetRequestURIBytes(st.uri)
+	host := st.up.host
+	if st.hostAuto && host == st.hostInit {
+		host = svc.HostFor(t)
+	}
+	req.Header.SetHost(host)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.SetContentLength(0)
+	req.Header.Del("Content-Length")
+
+	c.UpstreamStart = time.Now()
+	d := net.Dialer{Timeout: svc.ConnectTimeout}
+	conn, err := d.Dial("tcp", t.Addr)
+	if err != nil {
+		p.failErr(st, err)
+		return
+	}
+	if svc.Scheme == "https" {
+		tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true, ServerName: hostOnly(host)}) //nolint:gosec // Kong's default tls_verify off
+		conn = tc
+	}
+	tc := &timeoutConn{Conn: conn, read: svc.ReadTimeout, write: svc.WriteTimeout}
+	bw := bufio.NewWriter(tc)
+	if err := req.Header.Write(bw); err != nil || bw.Flush() != nil {
+		conn.Close()
+		p.fail(st, 502, msgBadGateway)
+		return
+	}
+	br := bufio.NewReader(tc)
+	resp := &st.resp
+	resp.Reset()
+	if err := resp.Header.Read(br); err != nil {
+		conn.Close()
+		p.failErr(st, err)
+		return
+	}
+	c.UpstreamFirstByte = time.Now()
+	if resp.StatusCode() != fasthttp.StatusSwitchingProtocols {
+		// a refusal: read it whole (it is small) and relay it
+		err := resp.ReadBody(br, 1<<20)
+		conn.Close()
+		if err != nil {
+			p.fail(st, 502, msgBadGateway)
+		}
+		return
+	}
+	st.wsConn = &wsUpstream{conn: conn, br: br}
+}
+
+// spliceFast answers 101 to the client on the hijacked connection and copies bytes both ways
+// until either side closes; then the request ends (log phase).
+func (p *Proxy) spliceFast(rc *fasthttp.RequestCtx, st *reqState) {
+	rc.HijackSetNoResponse(true)
+	up := st.wsConn
+	head := append([]byte(nil), st.resp.Header.Header()...)
+	rc.Hijack(func(client net.Conn) {
+		defer p.finish(st)
+		defer up.conn.Close()
+		if _, err := client.Write(head); err != nil {
+			return
+		}
+		splice(client, up.conn, up.br)
+	})
+}
+
+// splice copies a→b and b→a; when one direction ends it half-closes the other side so that
+// close frames and FINs propagate, then waits for both.
+func splice(client net.Conn, upstream net.Conn, upReader io.Reader) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		_, _ = io.Copy(upstream, client)
+		closeWrite(upstream)
+	}()
+	go func() {
+		defer wg.Done()
+		_, _ = io.Copy(client, upReader)
+		closeWrite(client)
+	}()
+	wg.Wait()
+}
+
+func closeWrite(c net.Conn) {
+	type cw interface{ CloseWrite() error }
+	if t, ok := c.(*timeoutConn); ok {
+		c = t.Conn
+	}
+	if w, ok := c.(cw); ok {
+		_ = w.CloseWrite()
+		return
+	}
+	_ = c.Close()
+}
+
+func hostOnly(h string) string {
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		return host
+	}
+	return h
+}
+
+// appendEscapedURI builds the upstream request target from the unescaped path and raw query.
+func appendEscapedURI(dst []byte, path, query string, hadQuery bool) []byte {
+	dst = escapePath(dst, path)
+	if query != "" || hadQuery {
+		dst = append(dst, '?')
+		dst = append(dst, query...)
+	}
+	return dst
+}

@@ -1,0 +1,317 @@
+// Package server owns sockets and the process lifecycle: the proxy, admin and status
+// listeners, HTTP/2 hand-off, config loading and reload (SIGHUP, file watch), and drain on
+// shutdown. The request pipeline itself lives in internal/proxy.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"golang.org/x/net/http2"
+
+	"tollgate/internal/config"
+	"tollgate/internal/plugin"
+	"tollgate/internal/proxy"
+	"tollgate/internal/snapshot"
+)
+
+// Options configure a Server.
+type Options struct {
+	ProxyListen  string // "" disables the listener
+	AdminListen  string
+	StatusListen string
+	ConfigFile   string // "" starts empty
+	Version      string
+	NodeID       string
+	Log          *slog.Logger
+	Registry     *plugin.Registry
+	Trust        proxy.Trust
+	// RequestIDHeader names the request id header (proxy.DefaultRequestIDHeader when empty).
+	RequestIDHeader string
+	// DrainTimeout bounds how long shutdown waits for in-flight requests.
+	DrainTimeout time.Duration
+	// KongPriorityQuirk reproduces Kong 3.9's 32-bit route priority arithmetic (opt-in).
+	KongPriorityQuirk bool
+	// Watch reloads the config file when it changes.
+	Watch bool
+}
+
+// Server is one running gateway.
+type Server struct {
+	opts       Options
+	log        *slog.Logger
+	holder     snapshot.Holder
+	transports *proxy.Transports
+	proxy      *proxy.Proxy
+
+	fast      *fasthttp.Server
+	h2        *http2.Server
+	h2base    *http.Server
+	h2handler http.Handler
+	admin     *http.Server
+	status    *http.Server
+
+	ctx     context.Context
+	loadMu  sync.Mutex // one load at a time (admin POST /config, SIGHUP, file watch)
+	serving chan struct{}
+
+	// addresses actually bound (useful with port 0)
+	ProxyAddr, AdminAddr, StatusAddr net.Addr
+}
+
+// New builds a server with an empty config. Call Load, then Run.
+func New(opts Options) (*Server, error) {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.DrainTimeout == 0 {
+		opts.DrainTimeout = 30 * time.Second
+	}
+	s := &Server{opts: opts, log: opts.Log, transports: proxy.NewTransports(), serving: make(chan struct{})}
+	empty, err := s.compile(&config.Config{Hash: emptyHash})
+	if err != nil {
+		return nil, fmt.Errorf("compile empty config: %w", err)
+	}
+	s.holder.Swap(empty)
+	s.proxy = proxy.New(proxy.Options{
+		Log: opts.Log, Version: opts.Version, Trust: opts.Trust, RequestIDHeader: opts.RequestIDHeader,
+		Holder: &s.holder, Transports: s.transports,
+	})
+	return s, nil
+}
+
+const emptyHash = "00000000000000000000000000000000"
+
+func (s *Server) compile(cfg *config.Config) (*snapshot.Snapshot, error) {
+	return snapshot.Compile(cfg, s.opts.Registry, snapshot.Options{
+		Log: s.log, NodeID: s.opts.NodeID, KongPriorityQuirk: s.opts.KongPriorityQuirk,
+		Transport: s.transports.For,
+	})
+}
+
+// Current is the snapshot serving now.
+func (s *Server) Current() *snapshot.Snapshot { return s.holder.Load() }
+
+// LoadFile reads, validates, compiles and installs the config file.
+func (s *Server) LoadFile(file string) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	return s.LoadBytes(file, data)
+}
+
+// LoadBytes validates, compiles and swaps in a config; on any error the current snapshot
+// keeps serving. The previous snapshot is retired once its requests are done.
+func (s *Server) LoadBytes(file string, data []byte) error {
+	s.loadMu.Lock()
+	defer s.loadMu.Unlock()
+	cfg, err := config.Load(file, data, s.opts.Registry)
+	if err != nil {
+		return err
+	}
+	snap, err := s.compile(cfg)
+	if err != nil {
+		return fmt.Errorf("compile config: %w", err)
+	}
+	old := s.holder.Swap(snap)
+	s.log.Info("config applied", "file", file, "config_hash", cfg.Hash,
+		"services", len(cfg.Services), "routes", len(cfg.Routes), "plugins", len(cfg.Plugins))
+	if old != nil {
+		go old.Retire()
+	}
+	return nil
+}
+
+// Serving is closed once every listener accepts connections.
+func (s *Server) Serving() <-chan struct{} { return s.serving }
+
+// Run listens and serves until ctx ends, then drains: it stops accepting, lets in-flight
+// requests finish up to DrainTimeout, closes idle keep-alive connections and returns.
+func (s *Server) Run(ctx context.Context) error {
+	s.ctx = ctx
+	var lns []net.Listener
+	closeAll := func() {
+		for _, l := range lns {
+			_ = l.Close()
+		}
+	}
+	listen := func(addr string) (net.Listener, error) {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("listen %s: %w", addr, err)
+		}
+		lns = append(lns, l)
+		return l, nil
+	}
+	var proxyLn, adminLn, statusLn net.Listener
+	var err error
+	if s.opts.ProxyListen != "" {
+		if proxyLn, err = listen(s.opts.ProxyListen); err != nil {
+			return err
+		}
+		s.ProxyAddr = proxyLn.Addr()
+	}
+	if s.opts.AdminListen != "" {
+		if adminLn, err = listen(s.opts.AdminListen); err != nil {
+			return err
+		}
+		s.AdminAddr = adminLn.Addr()
+	}
+	if s.opts.StatusListen != "" {
+		if statusLn, err = listen(s.opts.StatusListen); err != nil {
+			return err
+		}
+		s.StatusAddr = statusLn.Addr()
+	}
+
+	errc := make(chan error, 4)
+	if proxyLn != nil {
+		port := proxyLn.Addr().(*net.TCPAddr).Port
+		s.h2handler = proxy.StdHandler{P: s.proxy, Scheme: "http", ListenPort: port}
+		s.h2 = &http2.Server{
+			MaxConcurrentStreams: 100,
+			// Envoy's edge defaults: 64 KiB per stream, 1 MiB per connection.
+			MaxUploadBufferPerStream:     64 << 10,
+			MaxUploadBufferPerConnection: 1 << 20,
+			IdleTimeout:                  60 * time.Second,
+		}
+		s.h2base = &http.Server{Handler: s.h2handler, ErrorLog: slogStd(s.log)}
+		if err := http2.ConfigureServer(s.h2base, s.h2); err != nil {
+			closeAll()
+			return fmt.Errorf("configure http2: %w", err)
+		}
+		s.fast = &fasthttp.Server{
+			Handler:                       s.fastHandler(port),
+			Name:                          "",
+			NoDefaultServerHeader:         true,
+			NoDefaultContentType:          true,
+			NoDefaultDate:                 false,
+			StreamRequestBody:             true,
+			DisablePreParseMultipartForm:  true,
+			DisableHeaderNamesNormalizing: false,
+			ReadBufferSize:                16 << 10,
+			WriteBufferSize:               16 << 10,
+			ReadTimeout:                   0,
+			IdleTimeout:                   75 * time.Second,
+			CloseOnShutdown:               true,
+			Logger:                        fastLogger{s.log},
+		}
+		go func() { errc <- s.fast.Serve(sniffListener{Listener: proxyLn, s: s}) }()
+	}
+	if adminLn != nil {
+		s.admin = &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slogStd(s.log)}
+		go func() { errc <- s.admin.Serve(adminLn) }()
+	}
+	if statusLn != nil {
+		s.status = &http.Server{Handler: s.statusHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slogStd(s.log)}
+		go func() { errc <- s.status.Serve(statusLn) }()
+	}
+	close(s.serving)
+	s.log.Info("tollgate started", "version", s.opts.Version, "node_id", s.opts.NodeID,
+		"proxy", addrString(s.ProxyAddr), "admin", addrString(s.AdminAddr), "status", addrString(s.StatusAddr))
+
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			closeAll()
+			return err
+		}
+	}
+	return s.drain()
+}
+
+func (s *Server) drain() error {
+	s.log.Info("draining", "in_flight", s.proxy.Inflight.Load(), "grace", s.opts.DrainTimeout.String())
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.DrainTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	if s.fast != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.fast.ShutdownWithContext(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				s.log.Warn("proxy listener shutdown", "error", err)
+			}
+		}()
+		_ = s.h2base.Shutdown(ctx) // sends GOAWAY to HTTP/2 connections
+	}
+	for _, hs := range []*http.Server{s.admin, s.status} {
+		if hs != nil {
+			_ = hs.Shutdown(ctx)
+		}
+	}
+	// Hijacked (HTTP/2, WebSocket) connections are not tracked by the HTTP/1.1 engine: wait
+	// for the in-flight counter, which covers every front end.
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for s.proxy.Inflight.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			s.log.Warn("drain grace period over", "in_flight", s.proxy.Inflight.Load())
+			wg.Wait()
+			s.transports.CloseIdle()
+			return nil
+		case <-tick.C:
+		}
+	}
+	wg.Wait()
+	s.transports.CloseIdle()
+	s.log.Info("stopped")
+	return nil
+}
+
+// fastHandler is the HTTP/1.1 entry: HTTP/2 hand-off first, then the proxy. A panic anywhere
+// below is recovered here, once, and answered 500 without killing the connection pool.
+func (s *Server) fastHandler(port int) fasthttp.RequestHandler {
+	return func(rc *fasthttp.RequestCtx) {
+		if isH2CUpgrade(rc) && s.serveH2CUpgrade(rc) {
+			return
+		}
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error("panic while serving a request", "panic", fmt.Sprint(r), "uri", string(rc.RequestURI()))
+				rc.Response.Reset()
+				rc.SetStatusCode(500)
+				rc.SetContentType("application/json; charset=utf-8")
+				rc.SetBodyString(`{"message":"An unexpected error occurred"}`)
+			}
+		}()
+		s.proxy.ServeFast(rc, "http", port)
+	}
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return "off"
+	}
+	return a.String()
+}
+
+// fastLogger routes the HTTP/1.1 engine's own messages (malformed requests, I/O errors) to
+// slog at debug level: they are per-connection noise, not operator events.
+type fastLogger struct{ l *slog.Logger }
+
+func (f fastLogger) Printf(format string, args ...any) {
+	if f.l.Enabled(context.Background(), slog.LevelDebug) {
+		f.l.Debug(fmt.Sprintf(format, args...), "component", "http1")
+	}
+}
+
+func portOf(a net.Addr) string {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return strconv.Itoa(t.Port)
+	}
+	return ""
+}

@@ -1,0 +1,275 @@
+// Package snapshot compiles a validated config into one immutable Snapshot (router, plugin
+// chains, services with their balancers) and holds the current one behind an atomic pointer.
+// Every request loads the pointer once and keeps that snapshot to its end, so a reload never
+// changes a request midway.
+package snapshot
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"tollgate/internal/balancer"
+	"tollgate/internal/config"
+	"tollgate/internal/plugin"
+	"tollgate/internal/router"
+)
+
+// Snapshot is one compiled config. Nothing in it changes after Compile.
+type Snapshot struct {
+	Config *config.Config
+	Router *router.Table
+	// Global is the chain of globally scoped plugins: it runs the rewrite phase for every
+	// request and the response phases of requests that matched no route.
+	Global   *plugin.Chain
+	Routes   []*Route
+	Services map[string]*Service // by service id
+	// MaxStates is the largest chain length, so a request context can be sized once.
+	MaxStates int
+
+	instances []*plugin.Instance
+	refs      sync.WaitGroup
+}
+
+// Route is a compiled route.
+type Route struct {
+	Config  *config.Route
+	Service *Service // nil when the route has none (answered 503 after the access phase)
+	Chain   *plugin.Chain
+	// HTTPSOnly routes answer plain-http requests with a redirect or 426 (Kong §3.7).
+	HTTPSOnly bool
+}
+
+// Service is a compiled service: where and how to reach it.
+type Service struct {
+	Config *config.Service
+	// Path is the service path ("/" when unset), the base of every upstream path.
+	Path   string
+	Scheme string // "http" or "https"
+	// HostHeader is the Host sent upstream unless preserve_host or a plugin says otherwise:
+	// the upstream's host_header, else the service host with its port unless it is the
+	// scheme's default.
+	HostHeader string
+	// TargetHost tells that Host must follow the picked target (an upstream entity without
+	// host_header), as Kong does in its balancer phase.
+	TargetHost                                bool
+	ConnectTimeout, WriteTimeout, ReadTimeout time.Duration
+	Retries                                   int
+	Balancer                                  *balancer.RoundRobin
+}
+
+// TransportFunc returns the connection pool for one target of a service. Pools outlive
+// snapshots (keep-alive connections survive reloads); the proxy owns them.
+type TransportFunc func(svc *Service, t *balancer.Target) any
+
+// Options tune compilation.
+type Options struct {
+	Log               *slog.Logger
+	NodeID            string
+	KongPriorityQuirk bool
+	Transport         TransportFunc
+}
+
+// Compile builds a snapshot from a loaded config. Errors name the entity; plugin instances
+// already built are closed when compilation fails.
+func Compile(cfg *config.Config, reg *plugin.Registry, opt Options) (s *Snapshot, err error) {
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	s = &Snapshot{Config: cfg, Services: make(map[string]*Service)}
+	defer func() {
+		if err != nil {
+			s.closeInstances()
+			s = nil
+		}
+	}()
+
+	for _, svc := range cfg.Services {
+		cs, err := compileService(cfg, svc, opt)
+		if err != nil {
+			return nil, err
+		}
+		s.Services[svc.ID] = cs
+	}
+
+	insts := make(map[*config.Plugin]*plugin.Instance)
+	for _, p := range cfg.Plugins {
+		if !p.Enabled {
+			continue
+		}
+		spec, ok := reg.Spec(p.Name)
+		if !ok {
+			return nil, fmt.Errorf("plugin %q (%s): not available", p.Name, p.ID)
+		}
+		env := plugin.Env{Log: opt.Log.With("plugin", p.Name, "plugin_id", p.ID), NodeID: opt.NodeID, PluginID: p.ID}
+		if p.Route != nil {
+			env.RouteID = p.Route.ID
+		}
+		if p.Service != nil {
+			env.ServiceID = p.Service.ID
+		}
+		if p.Consumer != nil {
+			env.ConsumerID = p.Consumer.ID
+		}
+		h, err := spec.New(p.Config, env)
+		if err != nil {
+			return nil, fmt.Errorf("plugin %q (%s): %w", p.Name, p.ID, err)
+		}
+		in := plugin.NewInstance(p.Name, p.ID, spec.Priority, h)
+		insts[p] = in
+		s.instances = append(s.instances, in)
+	}
+
+	s.Global = plugin.NewChain(resolveSlots(cfg.Plugins, insts, nil, nil, true))
+	s.MaxStates = s.Global.Len()
+
+	var rts []router.Route
+	for _, r := range cfg.Routes {
+		cr := &Route{Config: r}
+		if r.Service != nil {
+			if !r.Service.Enabled {
+				// Kong leaves the routes of a disabled service out of the router.
+				continue
+			}
+			cr.Service = s.Services[r.Service.ID]
+		}
+		cr.Chain = plugin.NewChain(resolveSlots(cfg.Plugins, insts, r, r.Service, false))
+		s.MaxStates = max(s.MaxStates, cr.Chain.Len())
+		cr.HTTPSOnly = contains(r.Protocols, "https") && !contains(r.Protocols, "http")
+		s.Routes = append(s.Routes, cr)
+		rts = append(rts, router.Route{
+			ID:            r.ID,
+			Methods:       r.Methods,
+			Hosts:         r.Hosts,
+			Paths:         r.Paths,
+			Headers:       r.Headers,
+			SNIs:          r.SNIs,
+			RegexPriority: r.RegexPriority,
+			Value:         cr,
+		})
+	}
+	tbl, err := router.New(rts, router.Options{KongPriorityQuirk: opt.KongPriorityQuirk})
+	if err != nil {
+		return nil, fmt.Errorf("compile router: %w", err)
+	}
+	s.Router = tbl
+	return s, nil
+}
+
+func compileService(cfg *config.Config, svc *config.Service, opt Options) (*Service, error) {
+	cs := &Service{
+		Config:         svc,
+		Path:           "/",
+		Scheme:         svc.Protocol,
+		ConnectTimeout: time.Duration(svc.ConnectTimeout) * time.Millisecond,
+		WriteTimeout:   time.Duration(svc.WriteTimeout) * time.Millisecond,
+		ReadTimeout:    time.Duration(svc.ReadTimeout) * time.Millisecond,
+		Retries:        svc.Retries,
+	}
+	if svc.Path != nil && *svc.Path != "" {
+		cs.Path = *svc.Path
+	}
+	defaultPort := 80
+	if cs.Scheme == "https" {
+		defaultPort = 443
+	}
+	var targets []*balancer.Target
+	if up := findUpstream(cfg, svc.Host); up != nil {
+		for _, t := range up.Targets {
+			targets = append(targets, &balancer.Target{ID: t.ID, Host: t.Host, Port: t.Port, Addr: net.JoinHostPort(t.Host, strconv.Itoa(t.Port)), Weight: t.Weight})
+		}
+		if up.HostHeader != "" {
+			cs.HostHeader = up.HostHeader
+		} else {
+			cs.TargetHost = true
+			cs.HostHeader = hostPort(svc.Host, svc.Port, defaultPort)
+		}
+	} else {
+		targets = []*balancer.Target{{ID: svc.ID, Host: svc.Host, Port: svc.Port, Addr: net.JoinHostPort(svc.Host, strconv.Itoa(svc.Port)), Weight: 100}}
+		cs.HostHeader = hostPort(svc.Host, svc.Port, defaultPort)
+	}
+	if opt.Transport != nil {
+		for _, t := range targets {
+			t.Transport = opt.Transport(cs, t)
+		}
+	}
+	cs.Balancer = balancer.NewRoundRobin(targets)
+	return cs, nil
+}
+
+// HostFor is the Host header for a request sent to target t of the service (Kong §4.3).
+func (s *Service) HostFor(t *balancer.Target) string {
+	if !s.TargetHost {
+		return s.HostHeader
+	}
+	def := 80
+	if s.Scheme == "https" {
+		def = 443
+	}
+	return hostPort(t.Host, t.Port, def)
+}
+
+func hostPort(host string, port, def int) string {
+	if port == def || port == 0 {
+		if strings.Contains(host, ":") {
+			return "[" + host + "]"
+		}
+		return host
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+func findUpstream(cfg *config.Config, host string) *config.Upstream {
+	for _, u := range cfg.Upstreams {
+		if u.Name == host {
+			return u
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Acquire marks one request as using s; Release ends it. Retire waits for every request to
+// release before closing plugin instances.
+func (s *Snapshot) Acquire() { s.refs.Add(1) }
+
+// Release ends a request started with Acquire.
+func (s *Snapshot) Release() { s.refs.Done() }
+
+// Retire waits for the requests still on s and closes its plugin instances. Call it in its
+// own goroutine once s is no longer current.
+func (s *Snapshot) Retire() {
+	s.refs.Wait()
+	s.closeInstances()
+}
+
+func (s *Snapshot) closeInstances() {
+	for _, in := range s.instances {
+		if c, ok := in.Handler.(io.Closer); ok {
+			_ = c.Close()
+		}
+	}
+}
+
+// Holder is the current snapshot, swapped atomically.
+type Holder struct{ p atomic.Pointer[Snapshot] }
+
+// Load returns the current snapshot (nil before the first Store).
+func (h *Holder) Load() *Snapshot { return h.p.Load() }
+
+// Swap installs s and returns the previous snapshot.
+func (h *Holder) Swap(s *Snapshot) *Snapshot { return h.p.Swap(s) }
