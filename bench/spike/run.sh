@@ -74,8 +74,9 @@ sys_ticks() { awk '/^cpu / {print $2 + $3 + $4, $9}' /proc/stat; }
 now_ns() { date +%s%N; }
 
 # wait_quiet: the machine may be shared; before a target's turn wait (within
-# the extra-time budget) until processes outside the benchmark use at most
-# MAX_OTHER % of a core, sampled over 1 s (the benchmark itself is idle then).
+# the extra-time budget EXTRA, counted in EXTRA_USED) until processes outside
+# the benchmark use at most MAX_OTHER % of a core, sampled over 1 s (the
+# benchmark itself is idle then).
 wait_quiet() {
 	local a b l
 	while :; do
@@ -84,11 +85,12 @@ wait_quiet() {
 		b=$(sys_ticks)
 		l=$(awk -v a="$a" -v b="$b" -v tck="$TCK" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.0f", 100 * (y[1] - x[1]) / tck }')
 		[ "$l" -le "$MAX_OTHER" ] && return
-		if [ $((SECONDS - START)) -ge $((BASE_TIME + EXTRA)) ]; then
+		if [ "$EXTRA_USED" -ge "$EXTRA" ]; then
 			echo "  (other processes use ${l}% of a core; extra-time budget spent, measuring anyway)"
 			return
 		fi
 		sleep 1
+		EXTRA_USED=$((EXTRA_USED + 2))
 	done
 }
 
@@ -119,6 +121,7 @@ measure() {
 NP=$(wc -w <<<"$PATHS")
 BASE_TIME=$((ROUNDS * ${#TARGETS[@]} * (1 + WARM + NP * DUR) + 15))
 START=$SECONDS
+EXTRA_USED=0
 echo "date: $(date -u +%F) host: $(nproc) cores, $(uname -r); go: $(go env GOVERSION); nginx: $(nginx -v 2>&1 | cut -d/ -f2)"
 echo "wrk -t1 -c$CONNS -d${DUR}s on core 0; targets on core 1; nice $NICE; rounds=$ROUNDS; paths: $PATHS"
 echo "planned ~${BASE_TIME}s of runs, plus up to ${EXTRA}s waiting for a quiet machine / re-measuring"
@@ -134,7 +137,8 @@ for r in $(seq "$ROUNDS"); do
 		wrk_run "$port" /small "$WARM" >/dev/null
 		for path in $PATHS; do
 			measure "$r" "$t" "$port" "$pid" "$path"
-			if [ "$OTHER" -gt "$MAX_OTHER" ] && [ $((SECONDS - START)) -lt $((BASE_TIME + EXTRA)) ]; then
+			if [ "$OTHER" -gt "$MAX_OTHER" ] && [ "$EXTRA_USED" -lt "$EXTRA" ]; then
+				EXTRA_USED=$((EXTRA_USED + DUR))
 				echo "  (other processes used ${OTHER}% of a core during $t $path: re-measuring once)"
 				wait_quiet
 				measure "$r" "$t" "$port" "$pid" "$path"

@@ -114,7 +114,7 @@ count: "x"
 small: 200
 unsigned: -1
 ratio: fast
-"on": yes
+"on": "yes"
 list: a
 pair: [1]
 headers: {X-A: v, X-B: [1]}

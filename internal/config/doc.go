@@ -25,6 +25,10 @@
 // and other secrets are never shown. Errors.KongFields, Errors.Flattened and Errors.KongBody
 // render the same problems as the admin API's 400 answer to POST /config.
 //
+// Scalars are read as Kong's parsers read them: unquoted yes/no/on/off (YAML 1.1 booleans,
+// which Kong's lyaml keeps) are booleans, not strings; a number with an integral value (80.0)
+// is an integer; every string field refuses "" ("length must be at least 1").
+//
 // Plugin configs are decoded by the plugins themselves through PluginSchemas (implemented by
 // plugin.Registry); DecodeNode is the strict decoder they use.
 //
@@ -57,6 +61,10 @@
 //   - A second YAML document in the input is an error.
 //   - An unquoted `_format_version: 3.0` (a YAML number) is refused with a hint to quote it,
 //     as Kong refuses it (it expects a string).
+//   - One plugin per (name, route, service, consumer) and one target per (upstream, target,
+//     default port applied) are checked on the resolved scope, so two instances spelled
+//     differently (one nested, one naming its parent) clash as they would in Kong's database;
+//     Kong's declarative loader only catches identical spellings (through equal derived ids).
 //
 // # Not supported yet (refused with "not supported yet in tollgate")
 //
@@ -76,7 +84,4 @@
 //   - A route host with a wildcard that is not a valid host reports the host as written
 //     (Kong reports it with the "*" replaced by "abc").
 //   - An IPv6 target is stored as "[<expanded address>]:<port>", like Kong's normalize_ip.
-//   - Uniqueness of a plugin per (name, route, service, consumer) is also checked when the two
-//     instances name their scope differently (one nested, one by reference); Kong's declarative
-//     loader only catches identical spellings, through their identical derived ids.
 package config

@@ -257,6 +257,7 @@ type FlatFieldErr struct {
 func (es Errors) Flattened() []FlatError {
 	var out []FlatError
 	pos := map[*ent]int{}
+	b := newBudget() // one budget for all entities: their aliases may share one huge node
 	for _, e := range es {
 		if e.ent == nil {
 			continue
@@ -265,7 +266,7 @@ func (es Errors) Flattened() []FlatError {
 		if !ok {
 			i = len(out)
 			pos[e.ent] = i
-			out = append(out, e.ent.flat())
+			out = append(out, e.ent.flat(b))
 		}
 		fe := FlatFieldErr{Type: "field", Field: kongDotted(e.Path), Message: e.Msg}
 		if e.Field == "@entity" {
@@ -395,9 +396,9 @@ func isLuaIdent(s string) bool {
 }
 
 // flat builds the entity part of a FlatError from the input node.
-func (e *ent) flat() FlatError {
+func (e *ent) flat(b *budget) FlatError {
 	fe := FlatError{EntityType: e.kind}
-	obj, _ := nodeToAny(e.node, newBudget()).(map[string]any)
+	obj, _ := nodeToAny(e.node, b).(map[string]any)
 	if obj == nil {
 		return fe
 	}

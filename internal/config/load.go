@@ -89,10 +89,9 @@ type loader struct {
 	b       *budget
 	errs    Errors
 
-	ents    []*ent // every entity, parents before children
-	byTable map[string][]*ent
-	format  string
-	trans   bool
+	ents   []*ent // every entity, parents before children
+	format string // _format_version
+	trans  bool   // _transform
 }
 
 // ent is one entity being loaded: where it is, its identity, and what parsing produced.
@@ -129,10 +128,15 @@ type ref struct {
 	target *ent
 }
 
+// load is Load with the clock and the randomness injected (tests pin both). The passes run in
+// this order because each needs the previous one: every entity is found first (nesting gives
+// parents), then ids are assigned (a child's derived id uses its parent's, and messages name
+// entities by id), then fields are parsed, then uniqueness and references are checked against
+// the complete set, and last come the checks that need resolved references.
 func load(file string, data []byte, plugins PluginSchemas, now time.Time, rnd io.Reader) (*Config, error) {
 	l := &loader{
 		file: file, plugins: plugins, now: now, rand: rnd, b: newBudget(),
-		byTable: map[string][]*ent{}, trans: true,
+		trans: true,
 	}
 	root, err := l.parse(data)
 	if err != nil {
@@ -292,7 +296,8 @@ func (l *loader) topLevel(root *yaml.Node) {
 }
 
 // collection registers the entries of one collection (top-level or nested) and, recursively,
-// their nested children. owner is the parent entity for nested collections.
+// their nested children. parent is the enclosing entity of a nested collection, field the
+// collection's key for messages.
 func (l *loader) collection(table string, n *yaml.Node, parent *ent, loc []Step, field []Seg) {
 	if n.Kind != yaml.SequenceNode {
 		l.errAt(parent, field, n.Line, typeMsg("array"))
@@ -321,7 +326,6 @@ func (l *loader) collection(table string, n *yaml.Node, parent *ent, loc []Step,
 		}
 		e.r = l.newRec(e, nil, m)
 		l.ents = append(l.ents, e)
-		l.byTable[table] = append(l.byTable[table], e)
 		for _, child := range nestedOf[table] {
 			if cn := e.r.node(child); cn != nil {
 				l.collection(child, cn, e, iloc, []Seg{key(child)})

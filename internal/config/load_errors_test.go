@@ -219,7 +219,7 @@ routes:
   strip_path: null
   preserve_host: 1
   request_buffering: true
-  response_buffering: no
+  response_buffering: "no"
   path_handling: v2
   protocols: [http, grpc, tls_passthrough, ftp]
 - name: r2
@@ -522,6 +522,10 @@ targets:
   upstream: nope
 - target: a:1
   upstream: up
+- target: d
+  upstream: up
+- target: d:8000
+  upstream: up
 `, []string{
 			`kong.yml:6: target "a:1": id: uniqueness violation: 'targets' entity with primary key set to '7f1fd52a-debe-512d-b06f-8f10594af49d' already declared`,
 			`kong.yml:7: target "a b": target: Invalid target ('a b'); not a valid hostname or ip address`,
@@ -531,6 +535,8 @@ targets:
 			`kong.yml:12: target "a:1": upstream: invalid reference 'upstream: other' (no such entry in 'upstreams')`,
 			`kong.yml:14: target "b:1": upstream: required field missing`,
 			`kong.yml:16: target "c:1": upstream: invalid reference 'upstream: nope' (no such entry in 'upstreams')`,
+			`kong.yml:17: target "a:1": target: uniqueness violation: 'targets' entity with target set to 'a:1' already declared for the same upstream`,
+			`kong.yml:21: target "d:8000": target: uniqueness violation: 'targets' entity with target set to 'd:8000' already declared for the same upstream`,
 		}},
 
 		// Consumers.
@@ -771,6 +777,15 @@ routes:
   paths: ["/a/(b"]
 `, []string{
 			"kong.yml:4: route \"r\": paths[0]: invalid regex: '/a/(b' (error parsing regexp: missing closing ): `/a/(b`)",
+		}},
+		{"YAML 1.1 booleans are not strings, as in Kong", `_format_version: "3.0"
+services:
+- name: s
+  host: h
+  tags: [on, "on", 'no', yes]
+`, []string{
+			`kong.yml:5: service "s": tags[0]: expected a string`,
+			`kong.yml:5: service "s": tags[3]: expected a string`,
 		}},
 		{"aliases and merge keys", `_format_version: "3.0"
 x-base: &base

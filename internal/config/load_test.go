@@ -369,7 +369,7 @@ upstreams:
       http_path: /health
       https_sni: backend.internal
       https_verify_certificate: false
-      headers: {X-Probe: [yes]}
+      headers: {X-Probe: [probe]}
       healthy: {interval: 5, http_statuses: [200], successes: 2}
       unhealthy: {interval: 3, http_statuses: [500], tcp_failures: 1, timeouts: 2, http_failures: 3}
     passive:
@@ -417,7 +417,7 @@ plugins:
 		Threshold: 50.5,
 		Active: ActiveHealthcheck{
 			Type: "https", Timeout: 2.5, Concurrency: 5, HTTPPath: "/health", HTTPSSNI: "backend.internal",
-			Headers:   map[string][]string{"X-Probe": {"yes"}},
+			Headers:   map[string][]string{"X-Probe": {"probe"}},
 			Healthy:   ActiveHealthy{Interval: 5, HTTPStatuses: []int{200}, Successes: 2},
 			Unhealthy: ActiveUnhealthy{Interval: 3, HTTPStatuses: []int{500}, TCPFailures: 1, Timeouts: 2, HTTPFailures: 3},
 		},
@@ -773,5 +773,56 @@ func TestNilPluginSchemas(t *testing.T) {
 	_, err := Load("kong.yml", []byte("_format_version: \"3.0\"\nplugins:\n- name: cors\n"), nil)
 	if err == nil || err.Error() != `kong.yml:3: plugin "cors": name: plugin 'cors' not enabled; add it to the 'plugins' configuration property` {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestTopLevelCredentials(t *testing.T) {
+	cfg := mustLoad(t, `_format_version: "3.0"
+consumers:
+- username: alice
+- custom_id: bob-1
+  id: 00000000-0000-4000-8000-0000000000b0
+keyauth_credentials:
+- {consumer: alice, key: k}
+basicauth_credentials:
+- {consumer: alice, username: a, password: p}
+jwt_secrets:
+- {consumer: {id: 00000000-0000-4000-8000-0000000000b0}, key: iss, secret: s, _comment: jwt}
+acls:
+- {consumer: alice, group: admins, tags: [t]}
+hmacauth_credentials:
+- {consumer: 00000000-0000-4000-8000-0000000000b0, username: h, secret: hs}
+oauth2_credentials:
+- {consumer: alice, name: app}
+`)
+	alice, bob := cfg.Consumers[0], cfg.Consumers[1]
+	if cfg.KeyAuthCredentials[0].Consumer != alice || cfg.BasicAuthCredentials[0].Consumer != alice ||
+		cfg.JWTSecrets[0].Consumer != bob || cfg.ACLs[0].Consumer != alice ||
+		cfg.HMACAuthCredentials[0].Consumer != bob || cfg.OAuth2Credentials[0].Consumer != alice {
+		t.Error("credential consumers not resolved")
+	}
+	if cfg.ACLs[0].ID != kongID("acls", "acls:*:alice:admins") {
+		t.Errorf("top-level acl id %s: the consumer component is the name as written", cfg.ACLs[0].ID)
+	}
+	if s := cfg.HMACAuthCredentials[0]; s.Secret != "hs" || s.Username != "h" {
+		t.Errorf("hmac: %+v", *s)
+	}
+}
+
+// TestYAML11Booleans: Kong's YAML parser reads unquoted yes/no/on/off as booleans.
+func TestYAML11Booleans(t *testing.T) {
+	cfg := mustLoad(t, `_format_version: "3.0"
+routes:
+- name: r
+  paths: [/]
+  strip_path: no
+  preserve_host: On
+  request_buffering: OFF
+  response_buffering: YES
+  tags: ["yes", y, n]
+`)
+	r := cfg.Routes[0]
+	if r.StripPath || !r.PreserveHost || r.RequestBuffering || !r.ResponseBuffering || !reflect.DeepEqual(r.Tags, []string{"yes", "y", "n"}) {
+		t.Errorf("route: %+v", *r)
 	}
 }

@@ -125,9 +125,29 @@ func isNull(n *yaml.Node) bool {
 	return n != nil && n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
 }
 
+// yaml11Bools are the unquoted scalars that Kong's YAML parser (lyaml, YAML 1.1) reads as
+// booleans while yaml.v3 (YAML 1.2) reads them as strings. Reading them as Kong does keeps the
+// meaning of a kong.yml: `strip_path: no` is false, and `tags: [on]` is not a string there.
+var yaml11Bools = map[string]bool{
+	"yes": true, "Yes": true, "YES": true, "on": true, "On": true, "ON": true,
+	"no": false, "No": false, "NO": false, "off": false, "Off": false, "OFF": false,
+}
+
+// yaml11Bool reports whether n is a plain (unquoted, untagged) YAML 1.1 boolean.
+func yaml11Bool(n *yaml.Node) (value, ok bool) {
+	if n == nil || n.Kind != yaml.ScalarNode || n.Style != 0 || n.ShortTag() != "!!str" {
+		return false, false
+	}
+	value, ok = yaml11Bools[n.Value]
+	return value, ok
+}
+
 // scalar kinds, by YAML tag. JSON is YAML, so a JSON string is always !!str.
 func isStr(n *yaml.Node) bool {
 	if n == nil || n.Kind != yaml.ScalarNode {
+		return false
+	}
+	if _, ok := yaml11Bool(n); ok {
 		return false
 	}
 	// A plain date such as 2024-01-02 resolves to !!timestamp; a string field takes its text.
@@ -184,6 +204,9 @@ func asFloat(n *yaml.Node) (float64, bool) {
 }
 
 func asBool(n *yaml.Node) (bool, bool) {
+	if v, ok := yaml11Bool(n); ok {
+		return v, true
+	}
 	if n == nil || n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
 		return false, false
 	}
@@ -235,6 +258,10 @@ func nodeToAny(n *yaml.Node, b *budget) any {
 		case "!!bool":
 			v, _ := asBool(n)
 			return v
+		case "!!str":
+			if v, ok := yaml11Bool(n); ok {
+				return v
+			}
 		case "!!int":
 			if v, ok := asInt(n); ok {
 				return v

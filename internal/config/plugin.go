@@ -35,9 +35,9 @@ func (l *loader) parsePlugin(e *ent) {
 	l.reference(e, "consumer", "consumers")
 
 	cfg := r.node("config")
-	if cfg != nil && cfg.Kind != yaml.MappingNode {
+	cfgOK := cfg == nil || cfg.Kind == yaml.MappingNode
+	if !cfgOK {
 		r.errf("config", cfg.Line, typeMsg("record"))
-		return
 	}
 	if !nameOK {
 		return
@@ -57,6 +57,9 @@ func (l *loader) parsePlugin(e *ent) {
 		return
 	}
 	e.plugin = &info
+	if !cfgOK {
+		return
+	}
 	conf, errs := l.plugins.DecodeConfig(p.Name, cfg)
 	p.Config = conf
 	for _, fe := range errs {

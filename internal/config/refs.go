@@ -98,9 +98,11 @@ func (l *loader) resolveRefs() {
 }
 
 // crossChecks runs the checks that need resolved references: plugin scopes, one plugin per
-// (name, route, service, consumer), and basic-auth's password transformation.
+// (name, route, service, consumer), one target per (upstream, target), and basic-auth's
+// password transformation.
 func (l *loader) crossChecks() {
 	seen := map[[4]string]bool{}
+	targets := map[[2]string]bool{}
 	for _, e := range l.documentOrder() {
 		switch o := e.obj.(type) {
 		case *Plugin:
@@ -112,6 +114,17 @@ func (l *loader) crossChecks() {
 		}
 	}
 	for _, e := range l.documentOrder() {
+		// Kong's cache keys are unique; its declarative loader only sees clashes spelled the
+		// same way (equal derived ids). Checking resolved scopes also catches one instance
+		// nested and another naming the same parent, which Kong's database would refuse.
+		if tg, ok := e.obj.(*Target); ok && tg.Target != "" && e.refsResolved() {
+			k := [2]string{idOf(e.refTarget("upstream")), tg.Target}
+			if targets[k] && !e.dupID {
+				e.r.errf("target", e.r.lineOf("target"), "uniqueness violation: 'targets' entity with target set to '"+
+					tg.Target+"' already declared for the same upstream")
+			}
+			targets[k] = true
+		}
 		p, ok := e.obj.(*Plugin)
 		if !ok || p.Name == "" || !e.refsResolved() {
 			continue

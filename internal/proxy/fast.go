@@ -42,7 +42,7 @@ func (p *Proxy) ServeFast(rc *fasthttp.RequestCtx, scheme string, listenPort int
 			}
 		}
 		st.upgrade = isWebSocketUpgrade(h.Peek("Connection"), h.Peek("Upgrade")) && h.IsGet()
-		p.serve(st)
+		p.serveSafe(st)
 	}
 	p.writeFast(rc, st)
 }

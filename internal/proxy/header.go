@@ -3,6 +3,7 @@ package proxy
 import (
 	"net/http"
 	"net/textproto"
+	"strings"
 	"unsafe"
 
 	"github.com/valyala/fasthttp"
@@ -47,12 +48,31 @@ type fastRespHeader struct{ h *fasthttp.ResponseHeader }
 
 var _ plugin.Header = fastRespHeader{}
 
-func (a fastRespHeader) Peek(name string) []byte { return a.h.Peek(name) }
+// Peek and Values walk the header lines for Set-Cookie: fasthttp keeps cookies apart and its
+// PeekAll would join several Set-Cookie lines into one value, which no client can parse.
+func (a fastRespHeader) Peek(name string) []byte {
+	if !strings.EqualFold(name, "Set-Cookie") {
+		return a.h.Peek(name)
+	}
+	for k, v := range a.h.All() {
+		if strings.EqualFold(b2s(k), name) {
+			return v
+		}
+	}
+	return nil
+}
 func (a fastRespHeader) Values(name string) []string {
-	all := a.h.PeekAll(name)
-	out := make([]string, len(all))
-	for i, v := range all {
-		out[i] = string(v)
+	var out []string
+	if !strings.EqualFold(name, "Set-Cookie") {
+		for _, v := range a.h.PeekAll(name) {
+			out = append(out, string(v))
+		}
+		return out
+	}
+	for k, v := range a.h.All() {
+		if strings.EqualFold(b2s(k), name) {
+			out = append(out, string(v))
+		}
 	}
 	return out
 }

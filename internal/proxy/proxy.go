@@ -7,10 +7,12 @@ package proxy
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/netip"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -240,6 +242,19 @@ func (p *Proxy) begin(st *reqState, rawURI []byte, scheme string, listenPort int
 		return false
 	}
 	return true
+}
+
+// serveSafe is serve with a panic anywhere below (a plugin, most likely) caught: it is
+// logged with the request id and answered 500; the connection and its pools live on.
+func (p *Proxy) serveSafe(st *reqState) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.log.Error("panic while serving a request", "request_id", st.pc.RequestID, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			st.wsConn = nil
+			p.fail(st, 500, msgInternal)
+		}
+	}()
+	p.serve(st)
 }
 
 // serve runs the phases up to the point where st.resp holds the response head.
@@ -565,14 +580,25 @@ func (p *Proxy) head(st *reqState) {
 	c := &st.pc
 	st.respA.r = &st.resp
 	c.Resp = &st.respA
-	if err := st.chain.HeaderFilter(c); err != nil {
+	if err := p.headerFilter(st); err != nil {
 		p.log.Error("header filter failed", "request_id", c.RequestID, "error", err)
+		p.fail(st, 500, msgInternal)
 	}
 	st.resp.Header.Set(p.opts.RequestIDHeader, c.RequestID)
 	if st.chain.HasBodyFilters() {
 		// filters may change the body's length
 		st.resp.Header.Del("Content-Length")
 	}
+}
+
+// headerFilter runs the header phase, turning a panic into an error.
+func (p *Proxy) headerFilter(st *reqState) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic in header filter: %v", r)
+		}
+	}()
+	return st.chain.HeaderFilter(&st.pc)
 }
 
 // bodySource returns the response body as a reader and its size (-1 unknown), or nil when
@@ -595,7 +621,14 @@ func (st *reqState) body() (io.Reader, int) {
 func (p *Proxy) finish(st *reqState) {
 	st.pc.Resp = &st.respA
 	st.respA.r = &st.resp
-	st.chain.Log(&st.pc)
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				p.log.Error("panic in log phase", "request_id", st.pc.RequestID, "panic", fmt.Sprint(r))
+			}
+		}()
+		st.chain.Log(&st.pc)
+	}()
 	if st.resp.IsBodyStream() {
 		_ = st.resp.CloseBodyStream()
 	}
@@ -644,7 +677,7 @@ func (b *bodyPipe) Read(p []byte) (int, error) {
 			return 0, err
 		}
 		last := err == io.EOF
-		out, ferr := b.st.chain.BodyFilter(&b.st.pc, b.buf[:n], last)
+		out, ferr := b.filterChunk(b.buf[:n], last)
 		if ferr != nil {
 			return 0, ferr
 		}
@@ -654,6 +687,16 @@ func (b *bodyPipe) Read(p []byte) (int, error) {
 	n := copy(p, b.pending)
 	b.pending = b.pending[n:]
 	return n, nil
+}
+
+func (b *bodyPipe) filterChunk(chunk []byte, last bool) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic in body filter: %v", r)
+			b.st.p.log.Error("panic in body filter", "request_id", b.st.pc.RequestID, "panic", fmt.Sprint(r))
+		}
+	}()
+	return b.st.chain.BodyFilter(&b.st.pc, chunk, last)
 }
 
 // Close ends the request once; fasthttp calls it after writing the body stream.

@@ -48,7 +48,7 @@ func (hd StdHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				st.bodySize = -1
 			}
 		}
-		p.serve(st)
+		p.serveSafe(st)
 	}
 	p.writeStd(w, r, st)
 }

@@ -60,9 +60,15 @@ func NewTestExchange(engine string, req *http.Request, nStates int) (*TestExchan
 		if err := r2.Write(&wire); err != nil {
 			return nil, err
 		}
+		// Read as the server does: headers, then the body without pre-parsing multipart forms
+		// (the server sets DisablePreParseMultipartForm), so plugins see bodies as sent.
 		fr := &fasthttp.Request{}
-		if err := fr.Read(bufio.NewReader(&wire)); err != nil {
+		br := bufio.NewReader(&wire)
+		if err := fr.Header.Read(br); err != nil {
 			return nil, fmt.Errorf("parse as http1: %w", err)
+		}
+		if err := fr.ContinueReadBody(br, 0, false); err != nil {
+			return nil, fmt.Errorf("parse as http1 body: %w", err)
 		}
 		x.Ctx.In = &fastIn{inCommon: common, req: fr}
 		fr.Header.CopyTo(&upr.Header)

@@ -17,6 +17,7 @@ func (t *terminator) Access(c *plugin.Ctx) error {
 	case t.echo:
 		return c.ExitWith(&plugin.Reply{Status: t.status, ContentType: jsonUTF8, Body: t.echoBody(c)})
 	case t.body != nil:
+		// t.body is shared by every request: replies are only read by the proxy.
 		return c.ExitWith(&plugin.Reply{Status: t.status, ContentType: t.ctype, Body: t.body})
 	}
 	return c.Exit(t.status, t.message)

@@ -228,9 +228,14 @@ func TestIsJSON(t *testing.T) {
 	}
 }
 
-// The seed config from the project's notes must load and do what it says.
-func TestSeedConfig(t *testing.T) {
-	inst := plugintest.Build(t, Spec(), `
+// The seed configs from the project's notes must load and do what they say.
+func TestSeedConfigs(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     string
+		latency bool // X-Response-Time added
+	}{
+		{name: "strip headers and fields, add response time", latency: true, cfg: `
 remove:
   headers:
     - X-Powered-By
@@ -242,24 +247,41 @@ remove:
 add:
   headers:
     - "X-Response-Time:$(latency)"
-`)
-	plugintest.Run(t, newReq, func(t *testing.T, x *plugintest.Exchange) {
-		x.SetResponse(200, http.Header{
-			"Content-Type": {"application/json"}, "Content-Length": {"60"},
-			"X-Powered-By": {"Express"}, "Server": {"nginx"}, "X-Internal-Trace": {"t1"},
+`},
+		{name: "strip headers and fields", cfg: `
+remove:
+  headers:
+    - "X-Powered-By"
+    - "Server"
+    - "X-Internal-Trace"
+  json:
+    - "internal_id" # Strip internal field from response
+    - "debug_info"
+`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inst := plugintest.Build(t, Spec(), tt.cfg)
+			plugintest.Run(t, newReq, func(t *testing.T, x *plugintest.Exchange) {
+				x.SetResponse(200, http.Header{
+					"Content-Type": {"application/json"}, "Content-Length": {"60"},
+					"X-Powered-By": {"Express"}, "Server": {"nginx"}, "X-Internal-Trace": {"t1"},
+				})
+				body := runFilters(t, inst, x, []string{`{"id":1,"internal_id":"i-9",`, `"name":"a","debug_info":{"sql":"..."}}`, ""})
+				if body != `{"id":1,"name":"a"}` {
+					t.Errorf("body = %s", body)
+				}
+				h := x.Ctx.Resp.Header()
+				for _, gone := range []string{"X-Powered-By", "Server", "X-Internal-Trace", "Content-Length"} {
+					if v := h.Values(gone); len(v) > 0 {
+						t.Errorf("%s = %q, want it removed", gone, v)
+					}
+				}
+				v := string(h.Peek("X-Response-Time"))
+				if tt.latency != regexp.MustCompile(`^\d+ms$`).MatchString(v) {
+					t.Errorf("X-Response-Time = %q", v)
+				}
+			})
 		})
-		body := runFilters(t, inst, x, []string{`{"id":1,"internal_id":"i-9","name":"a","debug_info":{"sql":"..."}}`, ""})
-		if body != `{"id":1,"name":"a"}` {
-			t.Errorf("body = %s", body)
-		}
-		h := x.Ctx.Resp.Header()
-		for _, gone := range []string{"X-Powered-By", "Server", "X-Internal-Trace", "Content-Length"} {
-			if v := h.Values(gone); len(v) > 0 {
-				t.Errorf("%s = %q, want it removed", gone, v)
-			}
-		}
-		if v := string(h.Peek("X-Response-Time")); !regexp.MustCompile(`^\d+ms$`).MatchString(v) {
-			t.Errorf("X-Response-Time = %q", v)
-		}
-	})
+	}
 }

@@ -49,6 +49,16 @@ var attacks = []attack{
 		"GET /f HTTP/1.1\r\nHost: good\r\nX-V: a\x00b\r\n\r\n", []string{"X-V"}},
 	{"g", "absolute-form target, Host: good",
 		"GET http://evil/x HTTP/1.1\r\nHost: good\r\n\r\n", []string{"Host"}},
+	// extra framing probes, beyond the brief's (a)-(g)
+	{"h", "space before colon: `Content-Length : 5`",
+		"POST /h HTTP/1.1\r\nHost: good\r\nContent-Length : 5\r\n\r\nhello", []string{"Content-Length"}},
+	{"i", "two Host headers (good, evil)",
+		"GET /i HTTP/1.1\r\nHost: good\r\nHost: evil\r\n\r\n", []string{"Host"}},
+	{"j", "signed Content-Length: +5",
+		"POST /j HTTP/1.1\r\nHost: good\r\nContent-Length: +5\r\n\r\nhello", []string{"Content-Length"}},
+	{"k", "Transfer-Encoding: chunked, chunked (no CL)",
+		"POST /k HTTP/1.1\r\nHost: good\r\nTransfer-Encoding: chunked, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+		[]string{"Transfer-Encoding"}},
 }
 
 // recorder is a tolerant upstream that logs every request it parses.
