@@ -29,6 +29,10 @@
 // which Kong's lyaml keeps) are booleans, not strings; a number with an integral value (80.0)
 // is an integer; every string field refuses "" ("length must be at least 1").
 //
+// YAML anchors, aliases and merge keys ("<<") work anywhere; shared blocks can be declared
+// under `_ignore`. Following aliases is budgeted, so a small "billion laughs" document cannot
+// make a load expand it.
+//
 // Plugin configs are decoded by the plugins themselves through PluginSchemas (implemented by
 // plugin.Registry); DecodeNode is the strict decoder they use.
 //
@@ -53,14 +57,11 @@
 // # Extensions (accepted here, refused by Kong OSS)
 //
 //   - Top-level `_info` and `_konnect` (written by decK) are accepted and ignored.
-//   - YAML merge keys ("<<") and anchors work anywhere, JSON too since it is read as YAML.
 //
 // # Stricter than Kong
 //
 //   - A key repeated in one mapping is an error (Kong's parsers keep the last one).
 //   - A second YAML document in the input is an error.
-//   - An unquoted `_format_version: 3.0` (a YAML number) is refused with a hint to quote it,
-//     as Kong refuses it (it expects a string).
 //   - One plugin per (name, route, service, consumer) and one target per (upstream, target,
 //     default port applied) are checked on the resolved scope, so two instances spelled
 //     differently (one nested, one naming its parent) clash as they would in Kong's database;
@@ -79,9 +80,15 @@
 //   - oauth2_credentials: hash_secret true (Kong hashes the secret at write; we would not).
 //   - Plugins that Kong has and this build lacks: "plugin 'x' is not available yet in tollgate".
 //
-// # Other deviations
+// # Other differences
 //
+//   - An unquoted `_format_version: 3.0` (a YAML number) is refused, as in Kong, but the
+//     message adds a hint to quote it.
 //   - A route host with a wildcard that is not a valid host reports the host as written
 //     (Kong reports it with the "*" replaced by "abc").
-//   - An IPv6 target is stored as "[<expanded address>]:<port>", like Kong's normalize_ip.
+//   - Route paths are checked with the router's own rules (router.ValidatePath), so what loads
+//     is what routes; "~*" header values must compile as Go regular expressions (Kong
+//     compiles them with Rust's regex crate).
+//   - Kong's field paths number array elements from 1 ("paths.2"); Error.Field counts from 0
+//     ("paths[1]"). Errors.Flattened uses Kong's form, since clients parse it.
 package config

@@ -327,6 +327,17 @@ routes:
 		}},
 
 		// Uniqueness.
+		{"no cascade from an invalid name", `_format_version: "3.0"
+services:
+- name: bad name
+  host: h
+routes:
+- name: r
+  paths: [/]
+  service: bad name
+`, []string{
+			`kong.yml:3: service "bad name": name: invalid value 'bad name': the only accepted ascii characters are alphanumerics or ., -, _, and ~`,
+		}},
 		{"uniqueness", `_format_version: "3.0"
 services:
 - name: a

@@ -826,3 +826,24 @@ routes:
 		t.Errorf("route: %+v", *r)
 	}
 }
+
+func TestAnchorsUnderIgnore(t *testing.T) {
+	cfg := mustLoad(t, `_format_version: "3.0"
+_ignore:
+- &svc {host: backend.internal, port: 8080, retries: 1}
+- &paths [/a, /b]
+services:
+- <<: *svc
+  name: one
+  routes:
+  - {name: r1, paths: *paths}
+- <<: *svc
+  name: two
+  port: 9090
+`)
+	one, two := cfg.Services[0], cfg.Services[1]
+	if one.Host != "backend.internal" || one.Port != 8080 || one.Retries != 1 || two.Port != 9090 || two.Retries != 1 ||
+		!reflect.DeepEqual(cfg.Routes[0].Paths, []string{"/a", "/b"}) {
+		t.Errorf("anchors: %+v %+v %+v", *one, *two, *cfg.Routes[0])
+	}
+}

@@ -69,8 +69,14 @@ func (l *loader) resolveRefs() {
 		if byKey[e.table] == nil {
 			byKey[e.table], byID[e.table] = map[string]*ent{}, map[string]*ent{}
 		}
-		if e.ekey != "" && byKey[e.table][e.ekey] == nil {
-			byKey[e.table][e.ekey] = e
+		// An entity whose key failed validation is still found by it, so that its referrers
+		// do not add errors of their own.
+		k := e.ekey
+		if k == "" {
+			k, _ = e.peek(endpointKeys[e.table])
+		}
+		if k != "" && byKey[e.table][k] == nil {
+			byKey[e.table][k] = e
 		}
 		if byID[e.table][e.id] == nil {
 			byID[e.table][e.id] = e

@@ -114,19 +114,19 @@ func (b *bucket) finish() {
 	b.all = nil
 }
 
-// scan offers the bucket's candidates to q in rank order; depth is the length of the path
+// scan offers the bucket's candidates in rank order; depth is the length of the path
 // prefix the bucket's node stands for.
-func (b *bucket) scan(q *query, depth int) {
+func (b *bucket) scan(q *query, r *result, depth int) {
 	if b.byHost == nil {
-		q.scan(b.all, depth)
+		scanList(q, r, b.all, depth)
 		return
 	}
 	if q.hostKey != nil {
 		if l, ok := b.byHost[string(q.hostKey)]; ok {
-			q.scan(l, depth)
+			scanList(q, r, l, depth)
 		}
 	}
-	q.scan(b.rest, depth)
+	scanList(q, r, b.rest, depth)
 }
 
 // regexLiteralPrefix returns the bytes every match of rx must start with, so that a regex route

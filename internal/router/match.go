@@ -77,18 +77,23 @@ func (c Captures) Named(name string) (string, bool) {
 	return "", false
 }
 
-// query is the per-request state of one Match; it lives on Match's stack.
+// query is what one Match looks at, derived once from the Request; it lives on Match's stack.
 type query struct {
 	req     *Request
 	host    []byte // host part of the Host header, original case
 	hostKey []byte // host lower-cased, for the host indexes; nil when too long to lower
 	port    int    // Host's port, else Request.Port
+}
 
-	best      int // rank of the best candidate so far; candidates ranked at or after it are skipped
-	win       *vroute
-	winDepth  int   // prefix length for a prefix route
-	winRegexN int   // which regex of the group matched
-	winIdx    []int // its submatch offsets
+// result is the best candidate found so far. It is kept apart from query because escape
+// analysis does not tell fields apart: with the regex offsets (which end up in Match) in the
+// same struct, query's stack buffer for hostKey would be moved to the heap.
+type result struct {
+	best   int // rank of the best candidate; candidates ranked at or after it are skipped
+	win    *vroute
+	depth  int   // prefix length for a prefix route
+	regexN int   // which regex of the group matched
+	idx    []int // its submatch offsets
 }
 
 // init splits the Host header at the first ':' when the rest is numeric.
@@ -115,7 +120,7 @@ func (t *Table) Match(req *Request, m *Match) bool {
 	}
 	var q query
 	q.init(req)
-	q.best = len(t.vroutes)
+	r := result{best: len(t.vroutes)}
 	if hasUpper(q.host) {
 		// Lower-cased here rather than in init: a buffer handed to a method would escape.
 		var buf [hostBufLen]byte
@@ -132,8 +137,8 @@ func (t *Table) Match(req *Request, m *Match) bool {
 	n, depth := &t.root, 0
 	for {
 		if n.b != nil {
-			n.b.scan(&q, depth)
-			if q.best == 0 {
+			n.b.scan(&q, &r, depth)
+			if r.best == 0 {
 				break
 			}
 		}
@@ -151,31 +156,30 @@ func (t *Table) Match(req *Request, m *Match) bool {
 		depth += len(c.label)
 		n = c
 	}
-	if q.best > 0 {
-		t.pathless.scan(&q, 0)
+	if r.best > 0 {
+		t.pathless.scan(&q, &r, 0)
 	}
-	if q.win == nil {
+	if r.win == nil {
 		return false
 	}
 
-	v := q.win
+	v := r.win
 	m.Route = v.c.route
 	switch {
 	case v.regexes != nil:
-		rx, idx := v.regexes[q.winRegexN], q.winIdx
-		m.Prefix = path[idx[0]:idx[1]]
-		m.Captures = Captures{src: string(path), idx: idx, names: rx.SubexpNames()}
+		m.Prefix = path[r.idx[0]:r.idx[1]]
+		m.Captures = Captures{src: string(path), idx: r.idx, names: v.regexes[r.regexN].SubexpNames()}
 	case v.plen > 0:
-		m.Prefix = path[:q.winDepth]
+		m.Prefix = path[:r.depth]
 	}
 	return true
 }
 
-// scan tries the candidates of one list, which is sorted by rank: the first one that matches
-// is the best of the list, and nothing at or after the current best can win.
-func (q *query) scan(list []*vroute, depth int) {
+// scanList tries the candidates of one list, which is sorted by rank: the first one that
+// matches is the best of the list, and nothing at or after the current best can win.
+func scanList(q *query, r *result, list []*vroute, depth int) {
 	for _, v := range list {
-		if v.rank >= q.best {
+		if v.rank >= r.best {
 			return
 		}
 		if !v.c.matchFields(q) {
@@ -188,9 +192,9 @@ func (q *query) scan(list []*vroute, depth int) {
 			if k < 0 {
 				continue
 			}
-			q.winRegexN, q.winIdx = k, idx
+			r.regexN, r.idx = k, idx
 		}
-		q.best, q.win, q.winDepth = v.rank, v, depth
+		r.best, r.win, r.depth = v.rank, v, depth
 		return
 	}
 }

@@ -1019,3 +1019,47 @@ func itoa(i int) string {
 	}
 	return string(b)
 }
+
+// TestMatchAllocs pins the zero-allocation promise of Match for everything but regex paths;
+// a change that moves the host buffer or the Match result to the heap fails here.
+func TestMatchAllocs(t *testing.T) {
+	var routes []Route
+	for i := range 50 {
+		routes = append(routes, Route{ID: "p" + itoa(i), Paths: []string{"/svc" + itoa(i) + "/items"}})
+		routes = append(routes, Route{ID: "h" + itoa(i), Hosts: []string{"h" + itoa(i) + ".test"}, Paths: []string{"/"}, Methods: []string{"GET"}})
+	}
+	routes = append(routes,
+		Route{ID: "hdr", Paths: []string{"/hdr"}, Headers: map[string][]string{"x-version": {"v1", "v2"}}},
+		Route{ID: "wild", Hosts: []string{"*.wild.test:8080"}},
+	)
+	tbl, err := New(routes, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		req  Request
+		want string
+	}{
+		{name: "prefix", req: Request{Method: []byte("GET"), Path: []byte("/svc7/items/1")}, want: "p7"},
+		{name: "host upper-case with port", req: Request{Method: []byte("GET"), Host: []byte("H9.Test:8080"), Path: []byte("/x")}, want: "h9"},
+		{name: "wildcard host", req: Request{Method: []byte("PUT"), Host: []byte("a.WILD.test:8080"), Path: []byte("/x")}, want: "wild"},
+		{name: "header exact", req: Request{Method: []byte("GET"), Path: []byte("/hdr"), Header: byteHdr{"x-version": {[]byte("V2")}}}, want: "hdr"},
+		{name: "miss", req: Request{Method: []byte("GET"), Path: []byte("/none")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var m Match
+			got := ""
+			if tbl.Match(&tt.req, &m) {
+				got = m.Route.ID
+			}
+			if got != tt.want {
+				t.Fatalf("matched %q, want %q", got, tt.want)
+			}
+			if n := testing.AllocsPerRun(100, func() { tbl.Match(&tt.req, &m) }); n != 0 {
+				t.Errorf("%v allocations per Match", n)
+			}
+		})
+	}
+}
