@@ -56,7 +56,8 @@ type sample struct {
 	Upper   upper  `yaml:"upper"`
 	Skipped string `yaml:"-"`
 	NoTag   string
-	hidden  string //nolint:unused // must not be settable
+	//lint:ignore U1000 an unexported field must stay out of reach of the decoder
+	hidden string
 }
 
 func decodeString(t *testing.T, src string, dst any) []FieldError {

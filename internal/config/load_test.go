@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
+	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -681,7 +682,7 @@ func TestSeeds(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg, err := Load(filepath.Base(f), data, testPlugins())
+			cfg, err := load(filepath.Base(f), data, testPlugins(), testNow, mrand.NewChaCha8([32]byte{}), false)
 			if err != nil {
 				t.Fatalf("load:\n%v", err)
 			}

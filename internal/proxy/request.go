@@ -108,7 +108,6 @@ func (u *upReq) SetQuery(q string)         { u.query = q }
 func (u *upReq) Host() string              { return u.host }
 func (u *upReq) SetHost(h string)          { u.host = h }
 func (u *upReq) Header() plugin.Header     { return fastReqHeader{&u.req.Header} }
-func (u *upReq) hasBody() bool             { return u.buffered || u.body != nil }
 func (u *upReq) reset(r *fasthttp.Request) { *u = upReq{req: r, buf: u.buf[:0], bodySize: -1} }
 
 // Body reads the whole body once; later calls return the same bytes.

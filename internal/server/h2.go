@@ -125,6 +125,7 @@ func (c *replayConn) Read(p []byte) (int, error) {
 
 // serveH2 serves an HTTP/2 connection whose preface has not been consumed.
 func (s *Server) serveH2(c net.Conn) {
+	//lint:ignore SA1019 net/http cannot serve one already-accepted connection handed over by the sniffer; x/net's ServeConn can
 	s.h2.ServeConn(c, &http2.ServeConnOpts{
 		Context:    s.ctx,
 		BaseConfig: s.h2base,
@@ -157,6 +158,7 @@ func (s *Server) serveH2CUpgrade(rc *fasthttp.RequestCtx) bool {
 		if _, err := io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"); err != nil {
 			return
 		}
+		//lint:ignore SA1019 net/http cannot take over an HTTP/1.1 upgrade (RFC 7540 §3.2) on an accepted connection; x/net's ServeConn can
 		s.h2.ServeConn(&hijacked{Conn: c}, &http2.ServeConnOpts{
 			Context:        s.ctx,
 			BaseConfig:     s.h2base,

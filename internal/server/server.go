@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"sync"
 	"time"
 
@@ -53,7 +52,8 @@ type Server struct {
 	transports *proxy.Transports
 	proxy      *proxy.Proxy
 
-	fast      *fasthttp.Server
+	fast *fasthttp.Server
+	//lint:ignore SA1019 see serveH2: x/net's server is the one that serves handed-over connections
 	h2        *http2.Server
 	h2base    *http.Server
 	h2handler http.Handler
@@ -179,14 +179,20 @@ func (s *Server) Run(ctx context.Context) error {
 	if proxyLn != nil {
 		port := proxyLn.Addr().(*net.TCPAddr).Port
 		s.h2handler = proxy.StdHandler{P: s.proxy, Scheme: "http", ListenPort: port}
-		s.h2 = &http2.Server{
-			MaxConcurrentStreams: 100,
-			// Envoy's edge defaults: 64 KiB per stream, 1 MiB per connection.
-			MaxUploadBufferPerStream:     64 << 10,
-			MaxUploadBufferPerConnection: 1 << 20,
-			IdleTimeout:                  60 * time.Second,
+		//lint:ignore SA1019 see serveH2; settings come from h2base.HTTP2 below
+		s.h2 = &http2.Server{}
+		s.h2base = &http.Server{
+			Handler:     s.h2handler,
+			ErrorLog:    slogStd(s.log),
+			IdleTimeout: 60 * time.Second,
+			HTTP2: &http.HTTP2Config{
+				MaxConcurrentStreams: 100,
+				// Envoy's edge defaults: 64 KiB per stream, 1 MiB per connection.
+				MaxReceiveBufferPerStream:     64 << 10,
+				MaxReceiveBufferPerConnection: 1 << 20,
+			},
 		}
-		s.h2base = &http.Server{Handler: s.h2handler, ErrorLog: slogStd(s.log)}
+		//lint:ignore SA1019 registers the graceful-shutdown hook that sends GOAWAY to handed-over connections
 		if err := http2.ConfigureServer(s.h2base, s.h2); err != nil {
 			closeAll()
 			return fmt.Errorf("configure http2: %w", err)
@@ -307,11 +313,4 @@ func (f fastLogger) Printf(format string, args ...any) {
 	if f.l.Enabled(context.Background(), slog.LevelDebug) {
 		f.l.Debug(fmt.Sprintf(format, args...), "component", "http1")
 	}
-}
-
-func portOf(a net.Addr) string {
-	if t, ok := a.(*net.TCPAddr); ok {
-		return strconv.Itoa(t.Port)
-	}
-	return ""
 }

@@ -3,8 +3,6 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"context"
-	"crypto/tls"
 	"encoding/base64"
 	"io"
 	"net"
@@ -81,13 +79,11 @@ func TestWebSocketEcho(t *testing.T) {
 	}
 }
 
+// h2cClient speaks HTTP/2 with prior knowledge over cleartext.
 func h2cClient() *http.Client {
-	return &http.Client{Timeout: 10 * time.Second, Transport: &http2.Transport{
-		AllowHTTP: true,
-		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, addr)
-		},
-	}}
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Protocols: &p}}
 }
 
 // TestH2CPriorKnowledge: HTTP/2 cleartext with prior knowledge on the proxy listener, several

@@ -87,6 +87,4 @@ func (e echoed) header(name string) string {
 	return ""
 }
 
-func url(srv *httptest.Server) string { return srv.URL }
-
 func sprintf(f string, a ...any) string { return fmt.Sprintf(f, a...) }
