@@ -47,6 +47,8 @@ func (h *handler) info(w http.ResponseWriter, r *http.Request) {
 		{"edition", "community"},
 		{"hostname", h.opts.Hostname},
 		{"node_id", h.opts.NodeID},
+		// Kong shows the hash only in /status; the operators want it at a glance.
+		{"configuration_hash", h.index().cfg.Hash},
 		{"plugins", obj{
 			{"available_on_server", available},
 			{"enabled_in_cluster", enabled},

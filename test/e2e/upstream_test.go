@@ -88,3 +88,12 @@ func (e echoed) header(name string) string {
 }
 
 func sprintf(f string, a ...any) string { return fmt.Sprintf(f, a...) }
+
+// noRedirect builds a client that returns redirects instead of following them.
+type noRedirect struct{}
+
+func (noRedirect) client() *http.Client {
+	c := client()
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return c
+}
