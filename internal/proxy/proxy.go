@@ -386,10 +386,12 @@ func (p *Proxy) prepareUpstream(st *reqState, rt *snapshot.Route) {
 		h.Set("X-Forwarded-Proto", in.Scheme())
 	}
 	if !trusted || len(ih.Peek("X-Forwarded-Host")) == 0 {
-		h.SetBytesV("X-Forwarded-Host", hostOnlyLower(st.scratch[:0], in.Host()))
+		st.scratch = hostOnlyLower(st.scratch[:0], in.Host())
+		h.SetBytesV("X-Forwarded-Host", st.scratch)
 	}
 	if !trusted || len(ih.Peek("X-Forwarded-Port")) == 0 {
-		h.SetBytesV("X-Forwarded-Port", itoa(st.scratch[:0], in.ListenPort()))
+		st.scratch = itoa(st.scratch[:0], in.ListenPort())
+		h.SetBytesV("X-Forwarded-Port", st.scratch)
 	}
 	if !trusted || len(ih.Peek("X-Forwarded-Path")) == 0 {
 		h.Set("X-Forwarded-Path", in.RawPath())
@@ -488,7 +490,8 @@ func (p *Proxy) genReply(st *reqState, r *plugin.Reply) {
 	}
 	resp.SetBody(body)
 	resp.Header.Set("Server", p.server)
-	resp.Header.SetBytesV("X-Tollgate-Response-Latency", itoa(st.scratch[:0], int(time.Since(st.pc.Start).Milliseconds())))
+	st.scratch = itoa(st.scratch[:0], int(time.Since(st.pc.Start).Milliseconds()))
+	resp.Header.SetBytesV("X-Tollgate-Response-Latency", st.scratch)
 }
 
 // forward picks a target and calls it, retrying on connection failures where that is safe.
@@ -562,8 +565,10 @@ func (p *Proxy) forward(st *reqState) {
 	if len(h.Server()) == 0 {
 		h.Set("Server", p.server)
 	}
-	h.SetBytesV("X-Tollgate-Upstream-Latency", itoa(st.scratch[:0], int(c.UpstreamFirstByte.Sub(c.UpstreamStart).Milliseconds())))
-	h.SetBytesV("X-Tollgate-Proxy-Latency", itoa(st.scratch[:0], int(c.UpstreamStart.Sub(c.Start).Milliseconds())))
+	st.scratch = itoa(st.scratch[:0], int(c.UpstreamFirstByte.Sub(c.UpstreamStart).Milliseconds()))
+	h.SetBytesV("X-Tollgate-Upstream-Latency", st.scratch)
+	st.scratch = itoa(st.scratch[:0], int(c.UpstreamStart.Sub(c.Start).Milliseconds()))
+	h.SetBytesV("X-Tollgate-Proxy-Latency", st.scratch)
 }
 
 func isIdempotent(m []byte) bool {
