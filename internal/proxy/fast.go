@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"errors"
 	"net"
 	"net/netip"
 
@@ -95,4 +96,32 @@ func isWebSocketUpgrade(conn, upgrade []byte) bool {
 		}
 	}
 	return false
+}
+
+// ParseError answers a request the HTTP/1.1 engine could not read (fasthttp's ErrorHandler),
+// in the same JSON shape as every other gateway error: 431 when the header block does not
+// fit, 413 for an oversized body, 408 for a read timeout, else 400. No plugin runs: there is
+// no request to run them on.
+func (p *Proxy) ParseError(rc *fasthttp.RequestCtx, err error) {
+	status, msg := 400, msgBadRequest
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.As(err, &small):
+		status, msg = 431, "Request header or cookie too large"
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		status, msg = 413, msgPayloadTooBig
+	case isTimeout(err):
+		status, msg = 408, "Request timeout"
+	}
+	var st reqState
+	id := st.newRequestID()
+	body, ctype := appendErrorBody(nil, nil, msg, id)
+	rc.Response.Reset()
+	rc.SetStatusCode(status)
+	rc.SetContentType(ctype)
+	rc.Response.Header.Set("Server", p.server)
+	rc.Response.Header.Set(p.opts.RequestIDHeader, id)
+	rc.Response.SetConnectionClose()
+	rc.SetBody(body)
+	p.log.Debug("malformed request", "request_id", id, "status", status, "error", err)
 }

@@ -199,6 +199,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		s.fast = &fasthttp.Server{
 			Handler:                       s.fastHandler(port),
+			ErrorHandler:                  s.proxy.ParseError,
 			Name:                          "",
 			NoDefaultServerHeader:         true,
 			NoDefaultContentType:          true,

@@ -267,3 +267,45 @@ func TestServerSentEventsFlush(t *testing.T) {
 		t.Errorf("rest %q", rest)
 	}
 }
+
+// TestMalformedRequests: what the HTTP/1.1 engine cannot read is answered in the gateway's
+// JSON error shape (never a bare engine message), and the connection closed.
+func TestMalformedRequests(t *testing.T) {
+	g := startGateway(t, "")
+	addr := strings.TrimPrefix(g.Proxy, "http://")
+	tests := []struct {
+		name, raw string
+		status    string
+	}{
+		{"header line without colon", "GET / HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n", "400"},
+		{"header block over the read buffer", "GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + strings.Repeat("a", 70000) + "\r\n\r\n", "431"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			if _, err := io.WriteString(c, tc.raw); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			if !strings.HasPrefix(resp.Status, tc.status) {
+				t.Errorf("status %s, want %s", resp.Status, tc.status)
+			}
+			var m map[string]string
+			if err := json.Unmarshal(body, &m); err != nil || m["request_id"] == "" || m["message"] == "" {
+				t.Errorf("body %q", body)
+			}
+			if !resp.Close {
+				t.Error("connection not closed after a malformed request")
+			}
+		})
+	}
+}
