@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"tollgate/internal/plugin"
+	"tollgate/plugins/internal/kvconf"
 )
 
 // Config is Kong's correlation-id schema.
@@ -35,7 +36,7 @@ func (c *Config) Validate() []plugin.FieldError {
 	switch {
 	case c.HeaderName == "":
 		errs = append(errs, plugin.FieldError{Path: "header_name", Msg: "length must be at least 1"})
-	case !validHeaderName(c.HeaderName):
+	case !kvconf.ValidHeaderName(c.HeaderName):
 		errs = append(errs, plugin.FieldError{Path: "header_name",
 			Msg: fmt.Sprintf("bad header name '%s', allowed characters are A-Z, a-z, 0-9, '_', and '-'", c.HeaderName)})
 	}
@@ -45,17 +46,4 @@ func (c *Config) Validate() []plugin.FieldError {
 		errs = append(errs, plugin.FieldError{Path: "generator", Msg: "expected one of: uuid, uuid#counter, tracker"})
 	}
 	return errs
-}
-
-// validHeaderName is Kong's validate_header_name: letters, digits, '-' and '_'.
-func validHeaderName(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
-		default:
-			return false
-		}
-	}
-	return s != ""
 }

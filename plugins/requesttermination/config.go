@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"tollgate/internal/plugin"
+	"tollgate/plugins/internal/kvconf"
 )
 
 // Config is Kong's request-termination schema.
@@ -45,7 +46,7 @@ func (c *Config) Validate() []plugin.FieldError {
 			add(f.path, "length must be at least 1")
 		}
 	}
-	if present(c.Trigger) && !validHeaderName(*c.Trigger) {
+	if present(c.Trigger) && !kvconf.ValidHeaderName(*c.Trigger) {
 		add("trigger", fmt.Sprintf("bad header name '%s', allowed characters are A-Z, a-z, 0-9, '_', and '-'", *c.Trigger))
 	}
 	if present(c.Message) && (present(c.ContentType) || present(c.Body)) {
@@ -58,17 +59,4 @@ func (c *Config) Validate() []plugin.FieldError {
 		add("@entity", "echo cannot be used with content_type and body")
 	}
 	return errs
-}
-
-// validHeaderName is Kong's validate_header_name: letters, digits, '-' and '_'.
-func validHeaderName(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
-		default:
-			return false
-		}
-	}
-	return s != ""
 }

@@ -62,6 +62,10 @@ func formToQuery(c *plugin.Ctx) error {
 	return nil
 }
 
+// isHost tells whether a header name is Host, which lives apart from the other upstream
+// headers (UpstreamRequest.SetHost).
+func isHost(name string) bool { return strings.EqualFold(name, "host") }
+
 // present tells whether h has name, also with an empty value.
 func present(h plugin.HeaderReader, name string) bool {
 	return h.Peek(name) != nil || len(h.Values(name)) > 0

@@ -2,9 +2,11 @@ package requesttransformer
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 
 	"tollgate/internal/plugin"
+	"tollgate/plugins/internal/jsonobj"
 )
 
 type bodyKind uint8
@@ -65,47 +67,47 @@ func (t *transformer) transformBody(c *plugin.Ctx, e *env) error {
 }
 
 func (t *transformer) transformJSON(body []byte, e *env) ([]byte, bool) {
-	o := object{}
+	var o jsonobj.Object
 	nonEmpty := len(body) > 0
 	if nonEmpty {
 		var ok bool
-		if o, ok = parseObject(body); !ok {
+		if o, ok = jsonobj.Parse(body); !ok {
 			return nil, false
 		}
 	}
 	changed := false
 	if nonEmpty {
 		for _, name := range t.body.remove {
-			if o.index(name) >= 0 {
-				o.remove(name)
-				changed = true
-			}
+			changed = o.Remove(name) || changed
 		}
 		for _, r := range t.body.rename {
-			changed = o.rename(r.name, r.value.render(e)) || changed
+			changed = o.Rename(r.name, r.value.render(e)) || changed
 		}
 		for _, r := range t.body.replace {
-			if o.truthy(r.name) {
-				o.set(r.name, jsonString(r.value.render(e)))
+			if o.Truthy(r.name) {
+				o.Set(r.name, jsonString(r.value.render(e)))
 				changed = true
 			}
 		}
 	}
 	for _, r := range t.body.add {
-		if !o.truthy(r.name) {
-			o.set(r.name, jsonString(r.value.render(e)))
+		if !o.Truthy(r.name) {
+			o.Set(r.name, jsonString(r.value.render(e)))
 			changed = true
 		}
 	}
 	for _, r := range t.body.appends {
-		o.appendValue(r.name, jsonString(r.value.render(e)))
+		o.AppendValue(r.name, jsonString(r.value.render(e)))
 		changed = true
 	}
 	if !changed {
 		return nil, false
 	}
-	return o.encode(), true
+	return o.Encode(), true
 }
+
+// jsonString is s as a JSON string value.
+func jsonString(s string) json.RawMessage { return plugin.AppendJSONString(nil, s) }
 
 func (t *transformer) transformForm(body []byte, e *env) ([]byte, bool) {
 	a := parseArgs(string(body))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"tollgate/internal/plugin"
+	"tollgate/plugins/internal/kvconf"
 )
 
 // Config is Kong's request-transformer schema. Every list holds "name:value" entries (remove:
@@ -100,12 +101,12 @@ func checkList(path string, kind int, headers bool, list []string, add func(path
 			add(p, "length must be at least 1")
 			continue
 		}
-		name, value, hasColon := splitEntry(s)
+		name, value, hasColon := kvconf.Split(s)
 		if name == "" {
 			add(p, fmt.Sprintf("'%s' has no name", s))
 			continue
 		}
-		if headers && !validHeaderName(name) {
+		if headers && !kvconf.ValidHeaderName(name) {
 			add(p, fmt.Sprintf("'%s' is not a valid header", name))
 			continue
 		}
@@ -117,12 +118,12 @@ func checkList(path string, kind int, headers bool, list []string, add func(path
 			continue
 		}
 		if kind == kindRename {
-			if headers && !validHeaderName(value) {
+			if headers && !kvconf.ValidHeaderName(value) {
 				add(p, fmt.Sprintf("'%s' is not a valid header", value))
 				continue
 			}
 		}
-		if headers && !validHeaderValue(value) {
+		if headers && !kvconf.ValidHeaderValue(value) {
 			add(p, fmt.Sprintf("'%s' is not a valid header value", value))
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"tollgate/internal/plugin"
+	"tollgate/plugins/internal/kvconf"
 )
 
 // Name is Kong's plugin name.
@@ -66,7 +67,7 @@ func New(cfg *Config, _ plugin.Env) (any, error) {
 	replace := Fields{Body: cfg.Replace.Body, Headers: cfg.Replace.Headers, Querystring: cfg.Replace.Querystring}
 	for _, l := range lists {
 		for _, s := range l.get(&cfg.Remove) {
-			name, _, _ := splitEntry(s)
+			name, _, _ := kvconf.Split(s)
 			l.into.remove = append(l.into.remove, name)
 		}
 		for _, step := range []struct {
@@ -79,7 +80,7 @@ func New(cfg *Config, _ plugin.Env) (any, error) {
 			{&l.into.appends, l.get(&cfg.Append)},
 		} {
 			for _, s := range step.src {
-				name, value, _ := splitEntry(s)
+				name, value, _ := kvconf.Split(s)
 				tp, err := parseTemplate(value)
 				if err != nil {
 					return nil, fmt.Errorf("%q: %w", s, err)

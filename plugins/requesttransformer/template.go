@@ -257,16 +257,6 @@ func parseExpr(s string, i int) (segment, int, error) {
 	return seg, p.i + 1, nil
 }
 
-// usesQuery tells whether rendering needs the client's query arguments.
-func (t *template) usesQuery() bool {
-	for _, s := range t.segs {
-		if s.kind == segQuery {
-			return true
-		}
-	}
-	return false
-}
-
 // render returns the template's value for the request in e.
 func (t *template) render(e *env) string {
 	if t.static {

@@ -78,24 +78,6 @@ func TestParseTemplate(t *testing.T) {
 	}
 }
 
-func TestSplitEntry(t *testing.T) {
-	tests := []struct{ in, name, value string }{
-		{"a:b", "a", "b"},
-		{"X-Request-Source: api-gateway", "X-Request-Source", "api-gateway"},
-		{" a :\tb ", "a", "b"},
-		{"url:http://x:1/", "url", "http://x:1/"},
-		{"a::b", "a", "b"}, // Kong's ^([^:]+):*(.-)$ skips the colons after the first
-		{"a:", "a", ""},
-		{"a", "a", ""},
-	}
-	for _, tt := range tests {
-		n, v, _ := splitEntry(tt.in)
-		if n != tt.name || v != tt.value {
-			t.Errorf("splitEntry(%q) = %q, %q; want %q, %q", tt.in, n, v, tt.name, tt.value)
-		}
-	}
-}
-
 // FuzzTemplate checks that parsing never panics, that text without "$(" is kept verbatim,
 // and that a parsed template renders without panicking.
 func FuzzTemplate(f *testing.F) {

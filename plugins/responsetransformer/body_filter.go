@@ -2,6 +2,7 @@ package responsetransformer
 
 import (
 	"tollgate/internal/plugin"
+	"tollgate/plugins/internal/jsonobj"
 )
 
 // jsonBuffer is the per-request state of a JSON body being collected.
@@ -28,28 +29,28 @@ func (t bodyTransformer) BodyFilter(c *plugin.Ctx, chunk []byte, eof bool) ([]by
 // transformJSON applies the JSON operations in Kong's order: remove → rename → replace (when
 // present and not false) → add (when absent or false) → append.
 func (t *transformer) transformJSON(body []byte) ([]byte, bool) {
-	o, ok := parseObject(body)
+	o, ok := jsonobj.Parse(body)
 	if !ok {
 		return nil, false
 	}
 	for _, name := range t.removeJSON {
-		o.remove(name)
+		o.Remove(name)
 	}
 	for _, r := range t.renameJSON {
-		o.rename(r.from, r.to)
+		o.Rename(r.from, r.to)
 	}
 	for _, e := range t.replaceJSON {
-		if o.truthy(e.name) {
-			o.set(e.name, e.raw)
+		if o.Truthy(e.name) {
+			o.Set(e.name, e.raw)
 		}
 	}
 	for _, e := range t.addJSON {
-		if !o.truthy(e.name) {
-			o.set(e.name, e.raw)
+		if !o.Truthy(e.name) {
+			o.Set(e.name, e.raw)
 		}
 	}
 	for _, e := range t.appendJS {
-		o.appendValue(e.name, e.raw)
+		o.AppendValue(e.name, e.raw)
 	}
-	return o.encode(), true
+	return o.Encode(), true
 }

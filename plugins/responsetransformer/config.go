@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"tollgate/internal/plugin"
+	"tollgate/plugins/internal/kvconf"
 )
 
 // Config is Kong's response-transformer schema. Lists hold "name:value" entries (remove: names
@@ -54,24 +55,24 @@ func (c *Config) Validate() []plugin.FieldError {
 
 	for i, s := range c.Remove.Headers {
 		p := fmt.Sprintf("remove.headers[%d]", i)
-		if name, _, _ := splitEntry(s); !validHeaderName(name) {
+		if name, _, _ := kvconf.Split(s); !kvconf.ValidHeaderName(name) {
 			add(p, fmt.Sprintf("'%s' is not a valid header", name))
 		}
 	}
 	for i, s := range c.Remove.JSON {
-		if name, _, _ := splitEntry(s); name == "" {
+		if name, _, _ := kvconf.Split(s); name == "" {
 			add(fmt.Sprintf("remove.json[%d]", i), "length must be at least 1")
 		}
 	}
 	for i, s := range c.Rename.Headers {
 		p := fmt.Sprintf("rename.headers[%d]", i)
-		name, value, ok := splitEntry(s)
+		name, value, ok := kvconf.Split(s)
 		switch {
-		case !validHeaderName(name):
+		case !kvconf.ValidHeaderName(name):
 			add(p, fmt.Sprintf("'%s' is not a valid header", name))
 		case !ok || value == "":
 			add(p, fmt.Sprintf("key '%s' has no value", name))
-		case !validHeaderName(value):
+		case !kvconf.ValidHeaderName(value):
 			add(p, fmt.Sprintf("'%s' is not a valid header", value))
 		}
 	}
@@ -84,13 +85,13 @@ func (c *Config) Validate() []plugin.FieldError {
 	}{{"replace", &c.Replace}, {"add", &c.Add}, {"append", &c.Append}} {
 		for i, s := range op.f.Headers {
 			p := fmt.Sprintf("%s.headers[%d]", op.name, i)
-			name, value, ok := splitEntry(s)
+			name, value, ok := kvconf.Split(s)
 			switch {
-			case !validHeaderName(name):
+			case !kvconf.ValidHeaderName(name):
 				add(p, fmt.Sprintf("'%s' is not a valid header", name))
 			case !ok || value == "":
 				add(p, fmt.Sprintf("key '%s' has no value", name))
-			case !validHeaderValue(value):
+			case !kvconf.ValidHeaderValue(value):
 				add(p, fmt.Sprintf("'%s' is not a valid header value", value))
 			default:
 				if _, err := parseValue(value); err != nil {
@@ -117,7 +118,7 @@ func (c *Config) Validate() []plugin.FieldError {
 // checkJSONEntry checks one "name:value" JSON entry; typ is the value's json_types entry ("" for
 // rename, whose value is a name).
 func checkJSONEntry(path, s, typ string, add func(path, msg string)) {
-	name, value, ok := splitEntry(s)
+	name, value, ok := kvconf.Split(s)
 	switch {
 	case name == "":
 		add(path, fmt.Sprintf("'%s' has no name", s))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"tollgate/internal/plugin"
+	"tollgate/plugins/internal/kvconf"
 )
 
 // Name is Kong's plugin name.
@@ -51,19 +52,19 @@ var (
 func New(cfg *Config, _ plugin.Env) (any, error) {
 	t := &transformer{}
 	for _, s := range cfg.Remove.Headers {
-		name, _, _ := splitEntry(s)
+		name, _, _ := kvconf.Split(s)
 		t.removeHeaders = append(t.removeHeaders, name)
 	}
 	for _, s := range cfg.Remove.JSON {
-		name, _, _ := splitEntry(s)
+		name, _, _ := kvconf.Split(s)
 		t.removeJSON = append(t.removeJSON, name)
 	}
 	for _, s := range cfg.Rename.Headers {
-		from, to, _ := splitEntry(s)
+		from, to, _ := kvconf.Split(s)
 		t.renameHeaders = append(t.renameHeaders, rename{from, to})
 	}
 	for _, s := range cfg.Rename.JSON {
-		from, to, _ := splitEntry(s)
+		from, to, _ := kvconf.Split(s)
 		t.renameJSON = append(t.renameJSON, rename{from, to})
 	}
 	for _, op := range []struct {
@@ -76,7 +77,7 @@ func New(cfg *Config, _ plugin.Env) (any, error) {
 		{&cfg.Append, &t.appendHeaders, &t.appendJS},
 	} {
 		for _, s := range op.f.Headers {
-			name, value, _ := splitEntry(s)
+			name, value, _ := kvconf.Split(s)
 			v, err := parseValue(value)
 			if err != nil {
 				return nil, fmt.Errorf("%q: %w", s, err)
@@ -84,7 +85,7 @@ func New(cfg *Config, _ plugin.Env) (any, error) {
 			*op.headers = append(*op.headers, headerEntry{name, v})
 		}
 		for i, s := range op.f.JSON {
-			name, value, _ := splitEntry(s)
+			name, value, _ := kvconf.Split(s)
 			typ := "string"
 			if i < len(op.f.JSONTypes) {
 				typ = op.f.JSONTypes[i]
