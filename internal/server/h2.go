@@ -31,7 +31,7 @@ func (l sniffListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sniffConn{Conn: c, s: l.s}, nil
+	return &sniffConn{Conn: c, handoff: l.s.serveH2}, nil
 }
 
 // sniffConn decides on its first read whether the connection speaks HTTP/2 with prior
@@ -41,7 +41,7 @@ func (l sniffListener) Accept() (net.Conn, error) {
 // ignored. Otherwise it is a pass-through whose only cost is one branch per read.
 type sniffConn struct {
 	net.Conn
-	s         *Server
+	handoff   func(net.Conn) // serves the connection as HTTP/2
 	decided   bool
 	handedOff bool
 }
@@ -68,7 +68,7 @@ func (c *sniffConn) Read(p []byte) (int, error) {
 	c.decided = true
 	if n == len(h2Prefix) && bytes.Equal(head[:n], h2Prefix) {
 		c.handedOff = true
-		go c.s.serveH2(&replayConn{Conn: c.Conn, pending: append([]byte(nil), head[:n]...)})
+		go c.handoff(&replayConn{Conn: c.Conn, pending: append([]byte(nil), head[:n]...)})
 		return 0, io.EOF
 	}
 	if n <= len(p) {

@@ -1,0 +1,166 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"tollgate/internal/plugin"
+)
+
+// pipeConn is one end of an in-memory connection whose writes we control.
+func pipePair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	a, b := net.Pipe()
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a, b
+}
+
+func TestSniffConn(t *testing.T) {
+	tests := []struct {
+		name     string
+		send     string
+		readSize int
+		h2       bool
+		wantRead string
+	}{
+		{name: "http1 GET", send: "GET / HTTP/1.1\r\n", readSize: 64, wantRead: "GET / HTTP/1.1\r\n"},
+		{name: "http1 POST starts with P", send: "POST / HTTP/1.1\r\n", readSize: 64, wantRead: "POST / HTTP/1.1\r\n"},
+		{name: "http1 PUT", send: "PUT /x HTTP/1.1\r\n", readSize: 64, wantRead: "PUT /x HTTP/1.1\r\n"},
+		{name: "small first read keeps the rest", send: "GET / HTTP/1.1\r\n", readSize: 2, wantRead: "GET / HTTP/1.1\r\n"},
+		{name: "h2 preface handed over", send: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", readSize: 64, h2: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			client, srv := pipePair(t)
+			handed := make(chan []byte, 1)
+			sc := &sniffConn{Conn: srv, handoff: func(c net.Conn) {
+				b := make([]byte, 24)
+				n, _ := io.ReadFull(c, b)
+				handed <- b[:n]
+			}}
+			go func() { _, _ = io.WriteString(client, tc.send) }()
+			var got bytes.Buffer
+			buf := make([]byte, tc.readSize)
+			for got.Len() < len(tc.wantRead) || tc.h2 {
+				n, err := sc.Read(buf)
+				got.Write(buf[:n])
+				if err != nil {
+					break
+				}
+			}
+			if tc.h2 {
+				if got.Len() != 0 {
+					t.Errorf("HTTP/1.1 engine saw %q", got.String())
+				}
+				select {
+				case b := <-handed:
+					if string(b) != tc.send {
+						t.Errorf("HTTP/2 server got %q, want the whole preface", b)
+					}
+				case <-time.After(2 * time.Second):
+					t.Fatal("not handed over")
+				}
+				if err := sc.Close(); err != nil || sc.SetDeadline(time.Now()) != nil {
+					t.Error("after hand-over Close and deadlines must be no-ops")
+				}
+				return
+			}
+			if got.String() != tc.wantRead {
+				t.Errorf("read %q, want %q", got.String(), tc.wantRead)
+			}
+		})
+	}
+}
+
+func TestIsH2CUpgrade(t *testing.T) {
+	tests := []struct {
+		name, raw string
+		want      bool
+	}{
+		{"upgrade without body", "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABk\r\n\r\n", true},
+		{"no settings header", "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n", false},
+		{"websocket", "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n", false},
+		{"with a body stays http1", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABk\r\n\r\nabc", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var rc fasthttp.RequestCtx
+			if err := rc.Request.Read(bufioReader(tc.raw)); err != nil {
+				t.Fatal(err)
+			}
+			if got := isH2CUpgrade(&rc); got != tc.want {
+				t.Errorf("isH2CUpgrade = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadKeepsLastGoodConfig(t *testing.T) {
+	s, err := New(Options{Registry: plugin.NewRegistry(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://127.0.0.1:1\n  routes: [{name: r, paths: [/r]}]\n"
+	if err := s.LoadBytes("k.yml", []byte(good)); err != nil {
+		t.Fatal(err)
+	}
+	hash := s.Current().Config.Hash
+	tests := []struct{ name, src, wantErr string }{
+		{"invalid field", "_format_version: \"3.0\"\nservices:\n- name: a\n  port: 99999999\n", "port"},
+		{"syntax", "_format_version: \"3.0\"\nservices: [", "k.yml"},
+		{"unavailable plugin", "_format_version: \"3.0\"\nplugins:\n- name: rate-limiting\n", "not available yet"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := s.LoadBytes("k.yml", []byte(tc.src))
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.wantErr)
+			}
+			if s.Current().Config.Hash != hash {
+				t.Error("a rejected config replaced the serving one")
+			}
+		})
+	}
+}
+
+func TestRunAndDrain(t *testing.T) {
+	s, err := New(Options{ProxyListen: "127.0.0.1:0", AdminListen: "127.0.0.1:0", StatusListen: "127.0.0.1:0",
+		Registry: plugin.NewRegistry(nil), DrainTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	select {
+	case <-s.Serving():
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	}
+	var req fasthttp.Request
+	var resp fasthttp.Response
+	req.SetRequestURI("http://" + s.ProxyAddr.String() + "/anything")
+	if err := fasthttp.DoTimeout(&req, &resp, 2*time.Second); err != nil || resp.StatusCode() != 404 {
+		t.Fatalf("empty gateway: %v %d", err, resp.StatusCode())
+	}
+	req.SetRequestURI("http://" + s.StatusAddr.String() + "/status")
+	if err := fasthttp.DoTimeout(&req, &resp, 2*time.Second); err != nil || resp.StatusCode() != 200 {
+		t.Fatalf("status: %v %d", err, resp.StatusCode())
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run after cancel: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("did not drain")
+	}
+}
