@@ -155,6 +155,14 @@ func (st *reqState) newRequestID() string {
 	return string(st.rid[:])
 }
 
+// fwdIP is the client address after trusted real-IP recovery.
+func (st *reqState) fwdIP() netip.Addr {
+	if st.fast != nil {
+		return st.fin.fwd
+	}
+	return st.sin.fwd
+}
+
 // HeaderValue lets the router read request headers without allocating.
 func (st *reqState) HeaderValue(name string, n int) ([]byte, bool) {
 	if st.fast != nil {
@@ -215,11 +223,7 @@ func (p *Proxy) begin(st *reqState, rawURI []byte, scheme string, listenPort int
 	if st.trusted {
 		fwd = p.opts.Trust.realIP(st.peer, in.Peek)
 	}
-	common := inCommon{scheme: scheme, listenPort: listenPort}
-	if st.peer.IsValid() {
-		common.clientIP = st.peer.String()
-		common.fwdIP = fwd.String()
-	}
+	common := inCommon{scheme: scheme, listenPort: listenPort, peer: st.peer, fwd: fwd}
 	if st.trusted {
 		if v := in.Peek(p.opts.RequestIDHeader); len(v) > 0 {
 			c.RequestID = string(v)
@@ -377,10 +381,11 @@ func (p *Proxy) prepareUpstream(st *reqState, rt *snapshot.Route) {
 	if xff := ih.Values("X-Forwarded-For"); len(xff) > 0 {
 		st.scratch = append(st.scratch[:0], strings.Join(xff, ", ")...)
 		st.scratch = append(st.scratch, ", "...)
-		st.scratch = append(st.scratch, in.ForwardedIP()...)
+		st.scratch = st.fwdIP().AppendTo(st.scratch)
 		h.SetBytesV("X-Forwarded-For", st.scratch)
 	} else {
-		h.Set("X-Forwarded-For", in.ForwardedIP())
+		st.scratch = st.fwdIP().AppendTo(st.scratch[:0])
+		h.SetBytesV("X-Forwarded-For", st.scratch)
 	}
 	if !trusted || len(ih.Peek("X-Forwarded-Proto")) == 0 {
 		h.Set("X-Forwarded-Proto", in.Scheme())
@@ -403,7 +408,8 @@ func (p *Proxy) prepareUpstream(st *reqState, rt *snapshot.Route) {
 			h.Del("X-Forwarded-Prefix")
 		}
 	}
-	h.Set("X-Real-Ip", in.ForwardedIP())
+	st.scratch = st.fwdIP().AppendTo(st.scratch[:0])
+	h.SetBytesV("X-Real-Ip", st.scratch)
 	via := p.via1
 	if in.ProtoMajor() == 2 {
 		via = p.via2

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"strconv"
 
 	"github.com/valyala/fasthttp"
@@ -16,18 +17,26 @@ import (
 // inCommon holds what both front ends compute the same way: the canonical path, the client
 // addresses after trusted-hop processing, and the listener's scheme and port.
 type inCommon struct {
-	path       []byte // canonical path
-	scheme     string
-	clientIP   string
-	fwdIP      string
+	path   []byte // canonical path
+	scheme string
+	// peer and fwd are kept as addresses and turned into strings only when a plugin asks:
+	// the proxy itself appends them to headers without allocating.
+	peer, fwd  netip.Addr
 	listenPort int
 }
 
 func (c *inCommon) Path() string        { return b2s(c.path) }
 func (c *inCommon) Scheme() string      { return c.scheme }
-func (c *inCommon) ClientIP() string    { return c.clientIP }
-func (c *inCommon) ForwardedIP() string { return c.fwdIP }
-func (c *inCommon) ListenPort() int     { return c.listenPort }
+func (c *inCommon) ClientIP() string    { return addrString(c.peer) }
+func (c *inCommon) ForwardedIP() string { return addrString(c.fwd) }
+
+func addrString(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+func (c *inCommon) ListenPort() int { return c.listenPort }
 
 // fastIn is the client request carried by the HTTP/1.1 engine.
 type fastIn struct {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -49,7 +50,7 @@ func NewTestExchange(engine string, req *http.Request, nStates int) (*TestExchan
 	if err != nil {
 		return nil, fmt.Errorf("normalize %q: %w", raw, err)
 	}
-	common := inCommon{path: path, scheme: "http", clientIP: "127.0.0.1", fwdIP: "127.0.0.1", listenPort: 8000}
+	common := inCommon{path: path, scheme: "http", peer: netip.MustParseAddr("127.0.0.1"), fwd: netip.MustParseAddr("127.0.0.1"), listenPort: 8000}
 	upr := &fasthttp.Request{}
 	switch engine {
 	case "http1":
