@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"tollgate/internal/config"
+	"tollgate/internal/edge"
 	"tollgate/internal/plugin"
 	"tollgate/internal/proxy"
 	"tollgate/internal/server"
@@ -73,6 +74,7 @@ type runFlags struct {
 	logFormat, logLevel                            string
 	trustedIPs, realIPHeader, requestIDHeader      string
 	realIPRecursive, watch, priorityQuirk          bool
+	underscoreHeaders                              string
 	drain                                          time.Duration
 }
 
@@ -117,6 +119,7 @@ func (f *runFlags) register(fs *flag.FlagSet, demo bool) {
 	fs.StringVar(&f.realIPHeader, "real-ip-header", env("real-ip-header", "X-Real-IP"), "header carrying the client address from a trusted peer (Kong's real_ip_header)")
 	fs.StringVar(&f.requestIDHeader, "request-id-header", env("request-id-header", proxy.DefaultRequestIDHeader), "header carrying the request id upstream and to the client (kept when a trusted peer sends one)")
 	fs.BoolVar(&f.realIPRecursive, "real-ip-recursive", envBool("real-ip-recursive", false), "skip trusted addresses from the right of the real-IP header (Kong's real_ip_recursive)")
+	fs.StringVar(&f.underscoreHeaders, "underscore-headers", env("underscore-headers", edge.UnderscoreDrop), "request headers whose name has '_': drop (as Envoy and nginx), reject (400) or allow")
 	fs.BoolVar(&f.watch, "watch", envBool("watch", true), "reload the config file when it changes (SIGHUP always reloads)")
 	fs.BoolVar(&f.priorityQuirk, "kong-priority-quirk", envBool("kong-priority-quirk", false), "reproduce Kong 3.9's 32-bit route priority arithmetic")
 	fs.DurationVar(&f.drain, "drain-timeout", envDuration("drain-timeout", 30*time.Second), "how long shutdown waits for in-flight requests")
@@ -185,6 +188,12 @@ func cmdRun(args []string, stdout, stderr io.Writer, demo bool) int {
 		fmt.Fprintln(stderr, "tollgate:", err)
 		return 2
 	}
+	pol := edge.DefaultPolicy()
+	pol.UnderscoreHeaders = f.underscoreHeaders
+	if err := pol.Validate(); err != nil {
+		fmt.Fprintln(stderr, "tollgate: --underscore-headers:", err)
+		return 2
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 
@@ -203,6 +212,7 @@ func cmdRun(args []string, stdout, stderr io.Writer, demo bool) int {
 		Registry:        registry(),
 		Trust:           proxy.Trust{Prefixes: trusted, RealIPHeader: f.realIPHeader, Recursive: f.realIPRecursive},
 		RequestIDHeader: f.requestIDHeader,
+		Edge:            pol,
 		DrainTimeout:    f.drain, KongPriorityQuirk: f.priorityQuirk, Watch: f.watch,
 	})
 	if err != nil {

@@ -113,9 +113,17 @@ func (p *Proxy) ParseError(rc *fasthttp.RequestCtx, err error) {
 	case isTimeout(err):
 		status, msg = 408, "Request timeout"
 	}
+	p.Refuse(rc, status, msg)
+	p.log.Debug("malformed request", "status", status, "error", err)
+}
+
+// Refuse answers a request refused before the pipeline (malformed, or against the edge
+// policy) with the gateway's JSON error and closes the connection: the bytes after a broken
+// head cannot be trusted to frame the next request.
+func (p *Proxy) Refuse(rc *fasthttp.RequestCtx, status int, msg string) {
 	var st reqState
 	id := st.newRequestID()
-	body, ctype := appendErrorBody(nil, nil, msg, id)
+	body, ctype := appendErrorBody(nil, rc.Request.Header.Peek("Accept"), msg, id)
 	rc.Response.Reset()
 	rc.SetStatusCode(status)
 	rc.SetContentType(ctype)
@@ -123,5 +131,4 @@ func (p *Proxy) ParseError(rc *fasthttp.RequestCtx, err error) {
 	rc.Response.Header.Set(p.opts.RequestIDHeader, id)
 	rc.Response.SetConnectionClose()
 	rc.SetBody(body)
-	p.log.Debug("malformed request", "request_id", id, "status", status, "error", err)
 }

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"tollgate/internal/config"
+	"tollgate/internal/edge"
 	"tollgate/internal/plugin"
 	"tollgate/internal/proxy"
 	"tollgate/internal/snapshot"
@@ -38,6 +39,8 @@ type Options struct {
 	RequestIDHeader string
 	// DrainTimeout bounds how long shutdown waits for in-flight requests.
 	DrainTimeout time.Duration
+	// Edge is the strictness policy for HTTP/1.1 request heads (edge.DefaultPolicy when zero).
+	Edge edge.Policy
 	// KongPriorityQuirk reproduces Kong 3.9's 32-bit route priority arithmetic (opt-in).
 	KongPriorityQuirk bool
 	// Watch reloads the config file when it changes.
@@ -214,7 +217,9 @@ func (s *Server) Run(ctx context.Context) error {
 			CloseOnShutdown:               true,
 			Logger:                        fastLogger{s.log},
 		}
-		go func() { errc <- s.fast.Serve(sniffListener{Listener: proxyLn, s: s}) }()
+		// The edge tracker wraps outermost, right under the engine, so it sees exactly the
+		// bytes the engine parses.
+		go func() { errc <- s.fast.Serve(edge.NewListener(sniffListener{Listener: proxyLn, s: s})) }()
 	}
 	if adminLn != nil {
 		s.admin = &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slogStd(s.log)}
@@ -282,7 +287,17 @@ func (s *Server) drain() error {
 // fastHandler is the HTTP/1.1 entry: HTTP/2 hand-off first, then the proxy. A panic anywhere
 // below is recovered here, once, and answered 500 without killing the connection pool.
 func (s *Server) fastHandler(port int) fasthttp.RequestHandler {
+	pol := &s.opts.Edge
 	return func(rc *fasthttp.RequestCtx) {
+		// Strict framing and header checks first: a head the upstream could read differently
+		// must never reach routing, plugins or the upstream (see internal/edge).
+		v, drops := pol.CheckRequest(rc)
+		if !v.OK() {
+			s.proxy.Refuse(rc, v.Status, v.Reason)
+			s.log.Debug("request refused at the edge", "status", v.Status, "reason", v.Reason, "remote", rc.RemoteAddr().String())
+			return
+		}
+		drops.Apply(&rc.Request.Header)
 		if isH2CUpgrade(rc) && s.serveH2CUpgrade(rc) {
 			return
 		}

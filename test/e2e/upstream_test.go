@@ -97,3 +97,14 @@ func (noRedirect) client() *http.Client {
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return c
 }
+
+// startEchoWith starts an upstream that calls hook for every request and answers 200 "ok".
+func startEchoWith(t *testing.T, hook func(*http.Request)) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hook(r)
+		_, _ = io.WriteString(w, "ok")
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}

@@ -1,0 +1,496 @@
+package edge
+
+import (
+	"bytes"
+	"encoding/binary"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Check inspects the request head as fasthttp received it and returns the
+// verdict, plus the header names to drop under the "drop" underscore policy
+// (apply them with Drops.Apply before anything reads the headers).
+//
+// It reads h.RawHeaders(), which fasthttp keeps byte for byte as received
+// (bare LFs, folds and name case included; only the request line is not
+// kept), so it sees what fasthttp's parsed view has already smoothed over.
+// h must come from fasthttp's server or RequestHeader.Read: a header built in
+// code has no raw bytes, and one with a Host but no raw bytes is refused
+// (500) rather than waved through unchecked.
+//
+// Check does not allocate.
+func (p *Policy) Check(h *fasthttp.RequestHeader) (Verdict, Drops) {
+	raw := h.RawHeaders()
+	if len(raw) == 0 && len(h.Host()) != 0 {
+		return refuse(500, ReasonNotWire), Drops{}
+	}
+	return p.checkHead(h.Method(), h.RequestURI(), h.Protocol(), raw)
+}
+
+// head is what one pass over the header block learns.
+type head struct {
+	hosts      int
+	host       []byte
+	cls        int
+	tes        int
+	chunked    int  // "chunked" codings seen, over all Transfer-Encoding fields
+	lastChunk  bool // the last coding seen was chunked
+	teUnknown  bool // a coding other than chunked was seen
+	teMalform  bool // an empty coding or chunked with parameters
+	underscore int
+}
+
+// checkHead runs the checks on the parts of a head. It is apart from Check so
+// tests and the fuzz target can hand it heads fasthttp would never build
+// (duplicate Content-Length, say): each rule is kept even where fasthttp
+// already refuses, so an upgrade that loosens fasthttp does not loosen us.
+func (p *Policy) checkHead(method, uri, proto, raw []byte) (Verdict, Drops) {
+	http11 := string(proto) == "HTTP/1.1"
+	if !http11 && string(proto) != "HTTP/1.0" {
+		// fasthttp takes any HTTP/x.y and treats it as 1.0; Envoy and nginx
+		// answer 505 (RFC 9110 §15.6.6).
+		return refuse(505, ReasonVersion), Drops{}
+	}
+	if len(method)+len(uri)+len(proto)+4+len(raw) > p.maxHeaderBytes() {
+		return refuse(431, ReasonHeadTooLarge), Drops{}
+	}
+
+	var hd head
+	if v := p.scanFields(raw, &hd); !v.OK() {
+		return v, Drops{}
+	}
+
+	// Framing, RFC 9112 §6.1 and §6.3.
+	switch {
+	case hd.cls > 1:
+		return refuse(400, ReasonDupCL), Drops{}
+	case hd.tes > 0 && hd.cls > 0:
+		return refuse(400, ReasonCLAndTE), Drops{}
+	case hd.tes > 0 && !http11:
+		return refuse(400, ReasonTEHTTP10), Drops{}
+	case hd.tes > 0 && (hd.teMalform || hd.chunked > 1 || (hd.chunked == 1 && !hd.lastChunk)):
+		return refuse(400, ReasonTENotFinal), Drops{}
+	case hd.tes > 0 && hd.teUnknown:
+		return refuse(501, ReasonTEUnknown), Drops{}
+	}
+
+	// Host, RFC 9112 §3.2.
+	switch {
+	case hd.hosts > 1:
+		return refuse(400, ReasonDupHost), Drops{}
+	case hd.hosts == 0 && http11:
+		return refuse(400, ReasonNoHost), Drops{}
+	case hd.hosts == 1 && ((http11 && len(hd.host) == 0) || !validAuthority(hd.host)):
+		return refuse(400, ReasonBadHost), Drops{}
+	}
+	if v := checkTarget(method, uri, &hd); !v.OK() {
+		return v, Drops{}
+	}
+
+	if hd.underscore > 0 {
+		switch p.underscore() {
+		case UnderscoreReject:
+			return refuse(400, ReasonUnderscore), Drops{}
+		case UnderscoreDrop:
+			return Verdict{}, Drops{raw: raw, n: hd.underscore}
+		}
+	}
+	return Verdict{}, Drops{}
+}
+
+// scanFields walks the raw header block line by line. The block must end with
+// an empty line; every line must end in CRLF.
+func (p *Policy) scanFields(raw []byte, hd *head) Verdict {
+	maxCount := p.maxHeaderCount()
+	count := 0
+	for pos := 0; pos < len(raw); {
+		lf := bytes.IndexByte(raw[pos:], '\n')
+		if lf < 0 {
+			return refuse(400, ReasonTruncated)
+		}
+		lf += pos
+		if lf == pos || raw[lf-1] != '\r' {
+			// RFC 9112 §2.2 lets a recipient accept a bare LF; fasthttp
+			// does. A peer that splits only on CRLF reads different fields.
+			return refuse(400, ReasonBareLF)
+		}
+		line := raw[pos : lf-1]
+		pos = lf + 1
+		if len(line) == 0 {
+			if pos != len(raw) {
+				return refuse(400, ReasonTruncated)
+			}
+			return Verdict{}
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			// RFC 9112 §5.2: a server must reject obs-fold or replace it;
+			// fasthttp joins it, a peer that does not sees another field.
+			return refuse(400, ReasonObsFold)
+		}
+		count++
+		if count > maxCount {
+			return refuse(431, ReasonTooManyHeaders)
+		}
+		if v := scanField(line, hd); !v.OK() {
+			return v
+		}
+	}
+	if len(raw) != 0 {
+		return refuse(400, ReasonTruncated)
+	}
+	return Verdict{}
+}
+
+// scanField checks one field line (CRLF removed) and records what framing
+// and routing depend on.
+func scanField(line []byte, hd *head) Verdict {
+	i := 0
+	underscore := false
+	for ; i < len(line) && line[i] != ':'; i++ {
+		c := line[i]
+		if !isTchar(c) {
+			// fasthttp lets a space through ("Transfer Encoding"), which
+			// a peer may trim into a field it acts on.
+			return refuse(400, ReasonBadName)
+		}
+		if c == '_' {
+			underscore = true
+		}
+	}
+	if i == len(line) {
+		return refuse(400, ReasonBadName) // no colon
+	}
+	if i == 0 {
+		return refuse(400, ReasonEmptyName)
+	}
+	name := line[:i]
+	value := trimOWS(line[i+1:])
+	if !validValue(value) {
+		// NUL, CR, LF and other controls: RFC 9110 §5.5.
+		return refuse(400, ReasonBadValue)
+	}
+	if underscore {
+		hd.underscore++
+	}
+	switch len(name) {
+	case len("host"):
+		if equalFold(name, "host") {
+			hd.hosts++
+			hd.host = value
+		}
+	case len("content-length"):
+		if equalFold(name, "content-length") {
+			hd.cls++
+			if v := checkContentLength(value); !v.OK() {
+				return v
+			}
+		}
+	case len("transfer-encoding"):
+		if equalFold(name, "transfer-encoding") {
+			hd.tes++
+			scanCodings(value, hd)
+		}
+	}
+	return Verdict{}
+}
+
+// checkContentLength accepts 1*DIGIT only: a list, even "5, 5" that RFC 9110
+// §8.6 lets a recipient collapse, is refused as Envoy and HAProxy do.
+func checkContentLength(v []byte) Verdict {
+	if len(v) == 0 {
+		return refuse(400, ReasonBadCL)
+	}
+	if bytes.IndexByte(v, ',') >= 0 {
+		return refuse(400, ReasonListCL)
+	}
+	if len(v) > 18 {
+		return refuse(400, ReasonBadCL) // would overflow int64
+	}
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return refuse(400, ReasonBadCL)
+		}
+	}
+	return Verdict{}
+}
+
+// scanCodings records the transfer codings of one Transfer-Encoding field.
+// Fields are a list that continues across lines (RFC 9110 §5.3), so
+// "gzip" then "chunked" on two lines is "gzip, chunked".
+func scanCodings(v []byte, hd *head) {
+	for {
+		elem := v
+		comma := bytes.IndexByte(v, ',')
+		if comma >= 0 {
+			elem, v = v[:comma], v[comma+1:]
+		}
+		elem = trimOWS(elem)
+		coding, params := elem, false
+		if semi := bytes.IndexByte(elem, ';'); semi >= 0 {
+			coding, params = trimOWS(elem[:semi]), true
+		}
+		switch {
+		case len(coding) == 0:
+			hd.teMalform = true
+			hd.lastChunk = false
+		case equalFold(coding, "chunked"):
+			// chunked takes no parameters (RFC 9112 §7.1).
+			hd.teMalform = hd.teMalform || params
+			hd.chunked++
+			hd.lastChunk = true
+		default:
+			hd.teUnknown = true
+			hd.lastChunk = false
+		}
+		if comma < 0 {
+			return
+		}
+	}
+}
+
+// checkTarget holds the request target against Host. In absolute form the
+// target's authority wins over Host (RFC 9112 §3.2.2), so a gateway routing
+// on Host and forwarding the target would be split; we refuse the mismatch.
+func checkTarget(method, uri []byte, hd *head) Verdict {
+	if len(uri) == 0 {
+		return refuse(400, ReasonBadTarget)
+	}
+	if uri[0] == '/' || (len(uri) == 1 && uri[0] == '*') {
+		return Verdict{} // origin form, asterisk form (fasthttp allows it for OPTIONS only)
+	}
+	if string(method) == "CONNECT" {
+		// Authority form (RFC 9112 §3.2.3): no scheme, no default port.
+		if !validAuthority(uri) || bytes.IndexByte(uri, '@') >= 0 {
+			return refuse(400, ReasonBadTarget)
+		}
+		if hd.hosts == 1 && !equalFoldBytes(uri, hd.host) {
+			return refuse(400, ReasonHostMismatch)
+		}
+		return Verdict{}
+	}
+	sep := bytes.Index(uri, []byte("://"))
+	if sep <= 0 {
+		return refuse(400, ReasonBadTarget)
+	}
+	scheme := uri[:sep]
+	var defPort string
+	switch {
+	case equalFold(scheme, "http"):
+		defPort = "80"
+	case equalFold(scheme, "https"):
+		defPort = "443"
+	default:
+		return refuse(400, ReasonBadTarget)
+	}
+	auth := uri[sep+3:]
+	if end := bytes.IndexAny(auth, "/?#"); end >= 0 {
+		auth = auth[:end]
+	}
+	if bytes.IndexByte(auth, '@') >= 0 {
+		// RFC 9110 §4.2.4: treat userinfo in an http(s) URI as an error.
+		return refuse(400, ReasonUserinfo)
+	}
+	if len(auth) == 0 || !validAuthority(auth) {
+		return refuse(400, ReasonBadTarget)
+	}
+	if hd.hosts == 1 && !sameAuthority(auth, hd.host, defPort) {
+		return refuse(400, ReasonHostMismatch)
+	}
+	return Verdict{}
+}
+
+// sameAuthority compares two authorities case-insensitively, taking a missing
+// or empty port as the scheme's default.
+func sameAuthority(a, b []byte, defPort string) bool {
+	ah, ap := splitPort(a)
+	bh, bp := splitPort(b)
+	if !equalFoldBytes(ah, bh) {
+		return false
+	}
+	switch {
+	case len(ap) == 0 && len(bp) == 0:
+		return true
+	case len(ap) == 0:
+		return string(bp) == defPort
+	case len(bp) == 0:
+		return string(ap) == defPort
+	}
+	return string(ap) == string(bp)
+}
+
+// splitPort splits "host:port" and "[v6]:port"; a colon inside brackets is
+// not a port separator.
+func splitPort(a []byte) (host, port []byte) {
+	i := bytes.LastIndexByte(a, ':')
+	if i < 0 || bytes.LastIndexByte(a, ']') > i {
+		return a, nil
+	}
+	return a[:i], a[i+1:]
+}
+
+// validAuthority allows the characters of an RFC 3986 authority without
+// userinfo: unreserved, pct-encoded, sub-delims, ':' and the IP-literal
+// brackets. A port, when present, must be digits.
+func validAuthority(a []byte) bool {
+	for _, c := range a {
+		if !isAuthorityChar(c) {
+			return false
+		}
+	}
+	_, port := splitPort(a)
+	for _, c := range port {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Drops names the header fields Check wants removed. It points into the raw
+// header block, so it is only good until the handler returns; the zero value
+// drops nothing.
+type Drops struct {
+	raw []byte
+	n   int
+}
+
+// Len is how many fields will be dropped.
+func (d Drops) Len() int { return d.n }
+
+// Apply removes the fields from h. fasthttp re-serialises requests from the
+// parsed fields, never from RawHeaders, so a removed field is not forwarded.
+func (d Drops) Apply(h *fasthttp.RequestHeader) {
+	if d.n == 0 {
+		return
+	}
+	d.each(func(name []byte) { h.DelBytes(name) })
+}
+
+// AppendNames appends the names to drop to dst, for logging.
+func (d Drops) AppendNames(dst []string) []string {
+	d.each(func(name []byte) { dst = append(dst, string(name)) })
+	return dst
+}
+
+func (d Drops) each(f func(name []byte)) {
+	for raw := d.raw; len(raw) > 0; {
+		line := raw
+		if lf := bytes.IndexByte(raw, '\n'); lf >= 0 {
+			line, raw = raw[:lf], raw[lf+1:]
+		} else {
+			raw = nil
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon > 0 && bytes.IndexByte(line[:colon], '_') >= 0 {
+			f(line[:colon])
+		}
+	}
+}
+
+// Byte classes as bitmaps over 0..127, built from constants so they are
+// tables without package state.
+const (
+	digits = uint64(1)<<10 - 1
+	alpha  = uint64(1)<<26 - 1
+
+	// tchar, RFC 9110 §5.6.2: "!#$%&'*+-.^_`|~" DIGIT ALPHA.
+	tcharLo = 1<<'!' | 1<<'#' | 1<<'$' | 1<<'%' | 1<<'&' | 1<<'\'' | 1<<'*' | 1<<'+' |
+		1<<'-' | 1<<'.' | digits<<'0'
+	tcharHi = alpha<<('A'-64) | alpha<<('a'-64) | 1<<('^'-64) | 1<<('_'-64) | 1<<('`'-64) |
+		1<<('|'-64) | 1<<('~'-64)
+
+	// authority without userinfo, RFC 3986 §3.2: unreserved, '%', sub-delims, ':', '[', ']'.
+	authLo = 1<<'-' | 1<<'.' | digits<<'0' | 1<<'%' | 1<<'!' | 1<<'$' | 1<<'&' | 1<<'\'' |
+		1<<'(' | 1<<')' | 1<<'*' | 1<<'+' | 1<<',' | 1<<';' | 1<<'=' | 1<<':'
+	authHi = alpha<<('A'-64) | alpha<<('a'-64) | 1<<('_'-64) | 1<<('~'-64) | 1<<('['-64) | 1<<(']'-64)
+)
+
+func isTchar(c byte) bool {
+	if c < 64 {
+		return tcharLo>>c&1 == 1
+	}
+	return c < 128 && tcharHi>>(c-64)&1 == 1
+}
+
+func isAuthorityChar(c byte) bool {
+	if c < 64 {
+		return authLo>>c&1 == 1
+	}
+	return c < 128 && authHi>>(c-64)&1 == 1
+}
+
+// validValue reports whether v holds only HTAB, SP, VCHAR and obs-text.
+// Values are most of a head, so it tests eight bytes at a time and looks at
+// single bytes only in a word holding a control (HTAB included) or DEL; the
+// word test has no false negatives.
+func validValue(v []byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(v); i += 8 {
+		x := binary.LittleEndian.Uint64(v[i:])
+		below := (x - 0x20*ones) &^ x & highs // a byte < 0x20
+		d := x ^ 0x7f*ones
+		del := (d - ones) &^ d & highs // a byte == 0x7f
+		if below|del == 0 {
+			continue
+		}
+		for _, c := range v[i : i+8] {
+			if !isFieldVchar(c) {
+				return false
+			}
+		}
+	}
+	for _, c := range v[i:] {
+		if !isFieldVchar(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// isFieldVchar allows HTAB, SP, VCHAR and obs-text (RFC 9110 §5.5).
+func isFieldVchar(c byte) bool {
+	return c == '\t' || (c >= ' ' && c != 0x7f)
+}
+
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// equalFold compares b with an all-lowercase ASCII s.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		if lower(b[i]) != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func equalFoldBytes(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range len(a) {
+		if lower(a[i]) != lower(b[i]) {
+			return false
+		}
+	}
+	return true
+}
