@@ -136,8 +136,8 @@ type ref struct {
 // entities by id), then fields are parsed, then uniqueness and references are checked against
 // the complete set, and last come the checks that need resolved references.
 // load is Load with its clock and randomness injected. unbuilt refuses the Kong features
-// this build parses but cannot serve yet (balancing algorithms other than round-robin, health
-// checks); tests of the model itself turn it off.
+// this build parses but cannot serve yet (health checks); tests of the model itself turn it
+// off.
 func load(file string, data []byte, plugins PluginSchemas, now time.Time, rnd io.Reader, unbuilt bool) (*Config, error) {
 	l := &loader{
 		file: file, plugins: plugins, now: now, rand: rnd, b: newBudget(),

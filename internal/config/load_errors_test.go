@@ -390,7 +390,7 @@ services:
 		{"upstream fields", `_format_version: "3.0"
 upstreams:
 - name: 10.0.0.1
-  algorithm: random
+  algorithm: fastest
   hash_on: body
   slots: 5
   host_header: "a b"
@@ -404,7 +404,7 @@ upstreams:
 - hash_on: ip
 `, []string{
 			`kong.yml:3: upstream "10.0.0.1": name: Invalid name ('10.0.0.1'); no ip addresses allowed`,
-			`kong.yml:4: upstream "10.0.0.1": algorithm: expected one of: consistent-hashing, least-connections, round-robin, latency`,
+			`kong.yml:4: upstream "10.0.0.1": algorithm: expected one of: consistent-hashing, least-connections, round-robin, latency, random, ip-hash`,
 			`kong.yml:5: upstream "10.0.0.1": hash_on: expected one of: none, consumer, ip, header, cookie, path, query_arg, uri_capture`,
 			`kong.yml:6: upstream "10.0.0.1": slots: value should be between 10 and 65536`,
 			`kong.yml:7: upstream "10.0.0.1": host_header: invalid hostname: a b`,

@@ -14,16 +14,19 @@ func TestUnbuiltFeaturesRefused(t *testing.T) {
 		src  string
 		want []string
 	}{
-		{name: "algorithm", src: `_format_version: "3.0"
+		{name: "every algorithm loads", src: `_format_version: "3.0"
 upstreams:
-- name: u
+- name: a
   algorithm: least-connections
-`, want: []string{`kong.yml:4: upstream "u": algorithm: 'least-connections' is not supported yet in tollgate (round-robin is)`}},
-		{name: "hash_on implies consistent-hashing", src: `_format_version: "3.0"
-upstreams:
-- name: u
+- name: b
   hash_on: ip
-`, want: []string{`kong.yml:4: upstream "u": hash_on: 'consistent-hashing' is not supported yet in tollgate (round-robin is)`}},
+- name: c
+  algorithm: latency
+- name: d
+  algorithm: random
+- name: e
+  algorithm: ip-hash
+`},
 		{name: "active and passive checks", src: `_format_version: "3.0"
 upstreams:
 - name: u

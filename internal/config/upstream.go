@@ -5,8 +5,10 @@ import (
 )
 
 var (
-	hashModes  = []string{"none", "consumer", "ip", "header", "cookie", "path", "query_arg", "uri_capture"}
-	algorithms = []string{"consistent-hashing", "least-connections", "round-robin", "latency"}
+	hashModes = []string{"none", "consumer", "ip", "header", "cookie", "path", "query_arg", "uri_capture"}
+	// Kong's four, then our extensions "random" (weighted random) and "ip-hash" (the
+	// consistent-hashing ring keyed by client address), documented in docs/config.md.
+	algorithms = []string{"consistent-hashing", "least-connections", "round-robin", "latency", "random", "ip-hash"}
 	checkTypes = []string{"tcp", "http", "https", "grpc", "grpcs"}
 )
 
@@ -65,25 +67,17 @@ func (l *loader) parseUpstream(e *ent) {
 	// Kong's shorthands couple the two fields: least-connections and latency reset hash_on;
 	// then a given hash_on picks the algorithm (none: round-robin, else consistent-hashing).
 	if algoOK && onOK {
-		if u.Algorithm == "least-connections" || u.Algorithm == "latency" {
+		switch {
+		case u.Algorithm == "least-connections" || u.Algorithm == "latency" ||
+			u.Algorithm == "random" || u.Algorithm == "ip-hash":
 			u.HashOn = "none"
-		} else if onGiven {
+		case onGiven:
 			if u.HashOn == "none" {
 				u.Algorithm = "round-robin"
 			} else {
 				u.Algorithm = "consistent-hashing"
 			}
 		}
-	}
-
-	// Only round-robin balancing is built so far; the other algorithms are refused rather than
-	// served as round-robin.
-	if l.unbuilt && algoOK && onOK && u.Algorithm != "round-robin" {
-		field := "algorithm"
-		if !algoGiven {
-			field = "hash_on"
-		}
-		r.errf(field, r.lineOf(field), "'"+u.Algorithm+"' is "+notSupported+" (round-robin is)")
 	}
 
 	strField := func(name string, check func(string) string, dst *string) {

@@ -119,6 +119,11 @@ type reqState struct {
 	bodySize   int
 	// hadQuery keeps a bare trailing '?' (Kong §4.2)
 	hadQuery bool
+	// setCookie is the hash cookie to set on the response (consistent-hashing on a cookie
+	// the client did not send yet)
+	setCookie string
+	// feedback is told when the picked target's request ends (least-connections, latency)
+	feedback balancer.Feedback
 }
 
 func (p *Proxy) acquire() *reqState {
@@ -138,6 +143,7 @@ func (p *Proxy) release(st *reqState) {
 	st.fin, st.sin = fastIn{}, stdIn{}
 	st.upgrade, st.hostAuto, st.gen, st.trusted, st.hadQuery = false, false, false, false, false
 	st.bodySource, st.bodySize = nil, 0
+	st.setCookie, st.feedback = "", nil
 	st.match = router.Match{Captures: st.match.Captures}
 	st.pipe = bodyPipe{buf: st.pipe.buf}
 	p.pool.Put(st)
@@ -519,10 +525,12 @@ func (p *Proxy) forward(st *reqState) {
 		req.SetBodyStream(st.up.body, st.up.bodySize)
 	}
 	idempotent := isIdempotent(req.Header.Method())
+	key := p.hashKey(st, svc)
+	fb, _ := svc.Balancer.(balancer.Feedback)
 	var err error
 	for try := 0; ; try++ {
 		var t *balancer.Target
-		t, err = svc.Balancer.Pick()
+		t, err = svc.Balancer.Pick(key)
 		if err != nil {
 			break
 		}
@@ -536,7 +544,13 @@ func (p *Proxy) forward(st *reqState) {
 		c.UpstreamStart = time.Now()
 		err = hc.Do(req, &st.resp)
 		if err == nil {
+			// the pick ends with the response body (finish): least-connections counts it
+			// in flight until then
+			st.feedback = fb
 			break
+		}
+		if fb != nil {
+			fb.Done(t, time.Since(c.UpstreamStart), true)
 		}
 		// Connection-level failures before the request was taken are safe to retry for every
 		// method; others only when the request is idempotent and its body can be resent.
@@ -596,6 +610,9 @@ func (p *Proxy) head(st *reqState) {
 		p.fail(st, 500, msgInternal)
 	}
 	st.resp.Header.Set(p.opts.RequestIDHeader, c.RequestID)
+	if st.setCookie != "" {
+		st.resp.Header.Add("Set-Cookie", st.setCookie)
+	}
 	if st.chain.HasBodyFilters() {
 		// filters may change the body's length
 		st.resp.Header.Del("Content-Length")
@@ -642,6 +659,9 @@ func (p *Proxy) finish(st *reqState) {
 	}()
 	if st.resp.IsBodyStream() {
 		_ = st.resp.CloseBodyStream()
+	}
+	if st.feedback != nil {
+		st.feedback.Done(st.target, time.Since(st.pc.UpstreamStart), false)
 	}
 	p.release(st)
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"tollgate/internal/balancer"
 )
 
 // wsUpstream is the upstream side of an upgraded connection.
@@ -23,12 +25,14 @@ type wsUpstream struct {
 func (p *Proxy) dialUpgrade(st *reqState) {
 	c := &st.pc
 	svc := st.route.Service
-	t, err := svc.Balancer.Pick()
+	t, err := svc.Balancer.Pick(p.hashKey(st, svc))
 	if err != nil {
 		p.failErr(st, err)
 		return
 	}
 	st.target = t
+	// the pick lasts as long as the upgraded connection: finish reports it done
+	st.feedback, _ = svc.Balancer.(balancer.Feedback)
 	req := &st.upRq
 	st.uri = appendEscapedURI(st.uri[:0], st.up.path, st.up.query, st.hadQuery)
 	req.Header.SetRequestURIBytes(st.uri)

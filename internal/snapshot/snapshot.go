@@ -61,7 +61,10 @@ type Service struct {
 	TargetHost                                bool
 	ConnectTimeout, WriteTimeout, ReadTimeout time.Duration
 	Retries                                   int
-	Balancer                                  *balancer.RoundRobin
+	Balancer                                  balancer.Picker
+	// Upstream is the upstream entity the service balances over (nil for a direct host):
+	// its hash_on settings tell the proxy which key a hashing pick uses.
+	Upstream *config.Upstream
 }
 
 // TransportFunc returns the connection pool for one target of a service. Pools outlive
@@ -180,7 +183,9 @@ func compileService(cfg *config.Config, svc *config.Service, opt Options) (*Serv
 		defaultPort = 443
 	}
 	var targets []*balancer.Target
-	if up := findUpstream(cfg, svc.Host); up != nil {
+	up := findUpstream(cfg, svc.Host)
+	if up != nil {
+		cs.Upstream = up
 		for _, t := range up.Targets {
 			targets = append(targets, &balancer.Target{ID: t.ID, Host: t.Host, Port: t.Port, Addr: net.JoinHostPort(t.Host, strconv.Itoa(t.Port)), Weight: t.Weight})
 		}
@@ -199,7 +204,15 @@ func compileService(cfg *config.Config, svc *config.Service, opt Options) (*Serv
 			t.Transport = opt.Transport(cs, t)
 		}
 	}
-	cs.Balancer = balancer.NewRoundRobin(targets)
+	algorithm, bopt := balancer.AlgorithmRoundRobin, balancer.Options{}
+	if up != nil {
+		algorithm, bopt.Slots = up.Algorithm, up.Slots
+	}
+	b, err := balancer.New(algorithm, targets, bopt)
+	if err != nil {
+		return nil, fmt.Errorf("upstream %q: %w", up.Name, err)
+	}
+	cs.Balancer = b
 	return cs, nil
 }
 

@@ -138,6 +138,33 @@ func (g *gateway) waitLog(parts ...string) bool {
 	return false
 }
 
+// waitLogCount waits until at least n log lines contain every one of parts.
+func (g *gateway) waitLogCount(n int, parts ...string) bool {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		g.mu.Lock()
+		c := 0
+		for _, l := range g.logs {
+			ok := true
+			for _, p := range parts {
+				if !strings.Contains(l, p) {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				c++
+			}
+		}
+		g.mu.Unlock()
+		if c >= n {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
+}
+
 func (g *gateway) signal(sig syscall.Signal) {
 	_ = g.cmd.Process.Signal(sig)
 }
