@@ -115,28 +115,7 @@ func (g *gateway) Logs() string {
 }
 
 // waitLog waits until a log line contains every one of parts.
-func (g *gateway) waitLog(parts ...string) bool {
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		g.mu.Lock()
-		for _, l := range g.logs {
-			ok := true
-			for _, p := range parts {
-				if !strings.Contains(l, p) {
-					ok = false
-					break
-				}
-			}
-			if ok {
-				g.mu.Unlock()
-				return true
-			}
-		}
-		g.mu.Unlock()
-		time.Sleep(20 * time.Millisecond)
-	}
-	return false
-}
+func (g *gateway) waitLog(parts ...string) bool { return g.waitLogCount(1, parts...) }
 
 // waitLogCount waits until at least n log lines contain every one of parts.
 func (g *gateway) waitLogCount(n int, parts ...string) bool {
