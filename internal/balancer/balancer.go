@@ -34,9 +34,9 @@ type Target struct {
 	Port   int
 	Addr   string // host:port to dial
 	Weight int    // Kong's 0–65535; 0 = never picked
-	// Transport is the proxy's connection pool for this target, resolved at compile time so
-	// that a pick needs no lookup. Opaque to the balancer.
-	Transport any
+	// Index is the target's position in its upstream's target list, set by whoever builds
+	// the list; callers keep per-target data (connection pools) in slices indexed by it.
+	Index int
 
 	// down is the health flag, inverted so that the zero value is a healthy target.
 	down atomic.Bool

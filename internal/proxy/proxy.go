@@ -540,7 +540,7 @@ func (p *Proxy) forward(st *reqState) {
 			host = svc.HostFor(t)
 		}
 		req.Header.SetHost(host)
-		hc := t.Transport.(*fasthttp.HostClient)
+		hc := svc.TransportFor(t).(*fasthttp.HostClient)
 		c.UpstreamStart = time.Now()
 		err = hc.Do(req, &st.resp)
 		if err == nil {

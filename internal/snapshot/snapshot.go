@@ -30,6 +30,8 @@ type Snapshot struct {
 	Global   *plugin.Chain
 	Routes   []*Route
 	Services map[string]*Service // by service id
+	// Pools are the upstream entities with their targets and pickers, in config order.
+	Pools []*Pool
 	// MaxStates is the largest chain length, so a request context can be sized once.
 	MaxStates int
 
@@ -65,6 +67,33 @@ type Service struct {
 	// Upstream is the upstream entity the service balances over (nil for a direct host):
 	// its hash_on settings tell the proxy which key a hashing pick uses.
 	Upstream *config.Upstream
+
+	transports []any // per target, by Target.Index
+}
+
+// TransportFor is the connection pool for target t of this service.
+func (s *Service) TransportFor(t *balancer.Target) any { return s.transports[t.Index] }
+
+// Pool is a compiled upstream entity: its targets and the picker over them, shared by every
+// service whose host names the upstream.
+type Pool struct {
+	Config   *config.Upstream
+	Targets  []*balancer.Target
+	Balancer balancer.Picker
+}
+
+func compilePool(up *config.Upstream) (*Pool, error) {
+	p := &Pool{Config: up}
+	for i, t := range up.Targets {
+		p.Targets = append(p.Targets, &balancer.Target{ID: t.ID, Host: t.Host, Port: t.Port,
+			Addr: net.JoinHostPort(t.Host, strconv.Itoa(t.Port)), Weight: t.Weight, Index: i})
+	}
+	b, err := balancer.New(up.Algorithm, p.Targets, balancer.Options{Slots: up.Slots})
+	if err != nil {
+		return nil, fmt.Errorf("upstream %q: %w", up.Name, err)
+	}
+	p.Balancer = b
+	return p, nil
 }
 
 // TransportFunc returns the connection pool for one target of a service. Pools outlive
@@ -93,8 +122,17 @@ func Compile(cfg *config.Config, reg *plugin.Registry, opt Options) (s *Snapshot
 		}
 	}()
 
+	pools := make(map[string]*Pool, len(cfg.Upstreams))
+	for _, up := range cfg.Upstreams {
+		pool, err := compilePool(up)
+		if err != nil {
+			return nil, err
+		}
+		pools[up.Name] = pool
+		s.Pools = append(s.Pools, pool)
+	}
 	for _, svc := range cfg.Services {
-		cs, err := compileService(cfg, svc, opt)
+		cs, err := compileService(pools, svc, opt)
 		if err != nil {
 			return nil, err
 		}
@@ -165,7 +203,7 @@ func Compile(cfg *config.Config, reg *plugin.Registry, opt Options) (s *Snapshot
 	return s, nil
 }
 
-func compileService(cfg *config.Config, svc *config.Service, opt Options) (*Service, error) {
+func compileService(pools map[string]*Pool, svc *config.Service, opt Options) (*Service, error) {
 	cs := &Service{
 		Config:         svc,
 		Path:           "/",
@@ -183,12 +221,11 @@ func compileService(cfg *config.Config, svc *config.Service, opt Options) (*Serv
 		defaultPort = 443
 	}
 	var targets []*balancer.Target
-	up := findUpstream(cfg, svc.Host)
-	if up != nil {
-		cs.Upstream = up
-		for _, t := range up.Targets {
-			targets = append(targets, &balancer.Target{ID: t.ID, Host: t.Host, Port: t.Port, Addr: net.JoinHostPort(t.Host, strconv.Itoa(t.Port)), Weight: t.Weight})
-		}
+	if pool := pools[svc.Host]; pool != nil {
+		// Services naming the same upstream share its targets and picker: health flags,
+		// in-flight counts and latency averages are the upstream's, as in Kong.
+		up := pool.Config
+		cs.Upstream, cs.Balancer, targets = up, pool.Balancer, pool.Targets
 		if up.HostHeader != "" {
 			cs.HostHeader = up.HostHeader
 		} else {
@@ -198,21 +235,20 @@ func compileService(cfg *config.Config, svc *config.Service, opt Options) (*Serv
 	} else {
 		targets = []*balancer.Target{{ID: svc.ID, Host: svc.Host, Port: svc.Port, Addr: net.JoinHostPort(svc.Host, strconv.Itoa(svc.Port)), Weight: 100}}
 		cs.HostHeader = hostPort(svc.Host, svc.Port, defaultPort)
+		b, err := balancer.New(balancer.AlgorithmRoundRobin, targets, balancer.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("service %q: %w", svc.Name, err)
+		}
+		cs.Balancer = b
 	}
+	// Connection pools depend on the service's timeouts, so they are per service, indexed
+	// by the target's position in its upstream.
+	cs.transports = make([]any, len(targets))
 	if opt.Transport != nil {
-		for _, t := range targets {
-			t.Transport = opt.Transport(cs, t)
+		for i, t := range targets {
+			cs.transports[i] = opt.Transport(cs, t)
 		}
 	}
-	algorithm, bopt := balancer.AlgorithmRoundRobin, balancer.Options{}
-	if up != nil {
-		algorithm, bopt.Slots = up.Algorithm, up.Slots
-	}
-	b, err := balancer.New(algorithm, targets, bopt)
-	if err != nil {
-		return nil, fmt.Errorf("upstream %q: %w", up.Name, err)
-	}
-	cs.Balancer = b
 	return cs, nil
 }
 
@@ -236,15 +272,6 @@ func hostPort(host string, port, def int) string {
 		return host
 	}
 	return net.JoinHostPort(host, strconv.Itoa(port))
-}
-
-func findUpstream(cfg *config.Config, host string) *config.Upstream {
-	for _, u := range cfg.Upstreams {
-		if u.Name == host {
-			return u
-		}
-	}
-	return nil
 }
 
 func contains(list []string, s string) bool {

@@ -224,3 +224,38 @@ upstreams:
 		t.Errorf("HostFor default port = %q", got)
 	}
 }
+
+// TestServicesShareTheirUpstream: two services naming one upstream share its targets and
+// picker (health flags and in-flight counts are the upstream's), while each keeps its own
+// connection pools (they depend on the service's timeouts).
+func TestServicesShareTheirUpstream(t *testing.T) {
+	reg := registry()
+	cfg, err := config.Load("kong.yml", []byte(`_format_version: "3.0"
+services:
+- {name: a, host: pool, read_timeout: 1000, routes: [{name: ra, paths: [/a]}]}
+- {name: b, host: pool, read_timeout: 2000, routes: [{name: rb, paths: [/b]}]}
+upstreams:
+- name: pool
+  targets: [{target: "10.0.0.1:80"}, {target: "10.0.0.2:80"}]
+`), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Compile(cfg, reg, Options{Transport: func(svc *Service, tg *balancer.Target) any {
+		return fmt.Sprintf("%s/%d", svc.Config.Name, tg.Index)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := routeNamed(s, "ra").Service, routeNamed(s, "rb").Service
+	if a.Balancer != b.Balancer || len(s.Pools) != 1 || s.Pools[0].Balancer != a.Balancer {
+		t.Fatal("services do not share the upstream's picker")
+	}
+	tg := a.Balancer.Targets()[1]
+	if tg != b.Balancer.Targets()[1] {
+		t.Fatal("targets are not shared")
+	}
+	if a.TransportFor(tg) != "a/1" || b.TransportFor(tg) != "b/1" {
+		t.Errorf("pools %v %v", a.TransportFor(tg), b.TransportFor(tg))
+	}
+}
