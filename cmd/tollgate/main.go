@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -74,7 +75,7 @@ type runFlags struct {
 	logFormat, logLevel                            string
 	trustedIPs, realIPHeader, requestIDHeader      string
 	realIPRecursive, watch, priorityQuirk          bool
-	underscoreHeaders                              string
+	underscoreHeaders, retryOnStatus               string
 	drain                                          time.Duration
 }
 
@@ -120,6 +121,7 @@ func (f *runFlags) register(fs *flag.FlagSet, demo bool) {
 	fs.StringVar(&f.requestIDHeader, "request-id-header", env("request-id-header", proxy.DefaultRequestIDHeader), "header carrying the request id upstream and to the client (kept when a trusted peer sends one)")
 	fs.BoolVar(&f.realIPRecursive, "real-ip-recursive", envBool("real-ip-recursive", false), "skip trusted addresses from the right of the real-IP header (Kong's real_ip_recursive)")
 	fs.StringVar(&f.underscoreHeaders, "underscore-headers", env("underscore-headers", edge.UnderscoreDrop), "request headers whose name has '_': drop (as Envoy and nginx), reject (400) or allow")
+	fs.StringVar(&f.retryOnStatus, "retry-on-status", env("retry-on-status", ""), "comma-separated upstream statuses retried on another target for idempotent requests (nginx's proxy_next_upstream http_502 ...); empty = Kong's behaviour")
 	fs.BoolVar(&f.watch, "watch", envBool("watch", true), "reload the config file when it changes (SIGHUP always reloads)")
 	fs.BoolVar(&f.priorityQuirk, "kong-priority-quirk", envBool("kong-priority-quirk", false), "reproduce Kong 3.9's 32-bit route priority arithmetic")
 	fs.DurationVar(&f.drain, "drain-timeout", envDuration("drain-timeout", 30*time.Second), "how long shutdown waits for in-flight requests")
@@ -164,6 +166,22 @@ func parseTrusted(s string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
+func parseStatuses(s string) ([]int, error) {
+	var out []int
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		n, err := strconv.Atoi(part)
+		if err != nil || n < 100 || n > 599 {
+			return nil, fmt.Errorf("%q is not an HTTP status", part)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
 func registry() *plugin.Registry { return plugin.NewRegistry(all.Specs()) }
 
 func cmdRun(args []string, stdout, stderr io.Writer, demo bool) int {
@@ -186,6 +204,11 @@ func cmdRun(args []string, stdout, stderr io.Writer, demo bool) int {
 	trusted, err := parseTrusted(f.trustedIPs)
 	if err != nil {
 		fmt.Fprintln(stderr, "tollgate:", err)
+		return 2
+	}
+	retryOn, err := parseStatuses(f.retryOnStatus)
+	if err != nil {
+		fmt.Fprintln(stderr, "tollgate: --retry-on-status:", err)
 		return 2
 	}
 	pol := edge.DefaultPolicy()
@@ -213,6 +236,7 @@ func cmdRun(args []string, stdout, stderr io.Writer, demo bool) int {
 		Trust:           proxy.Trust{Prefixes: trusted, RealIPHeader: f.realIPHeader, Recursive: f.realIPRecursive},
 		RequestIDHeader: f.requestIDHeader,
 		Edge:            pol,
+		RetryOnStatus:   retryOn,
 		DrainTimeout:    f.drain, KongPriorityQuirk: f.priorityQuirk, Watch: f.watch,
 	})
 	if err != nil {

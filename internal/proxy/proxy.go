@@ -39,8 +39,13 @@ type Options struct {
 	// RequestIDHeader carries the request id upstream and back to the client. A value sent
 	// by a trusted peer is kept; otherwise one is generated.
 	RequestIDHeader string
-	Holder          *snapshot.Holder
-	Transports      *Transports
+	// RetryOnStatus lists upstream statuses that count as a failed try (nginx's
+	// proxy_next_upstream http_502 ...): the request goes to another try when it is
+	// idempotent and its body can be sent again. Empty by default, as in Kong, where only
+	// connection errors and timeouts are retried.
+	RetryOnStatus []int
+	Holder        *snapshot.Holder
+	Transports    *Transports
 }
 
 // Proxy is the request pipeline shared by both front ends.
@@ -543,6 +548,19 @@ func (p *Proxy) forward(st *reqState) {
 		hc := svc.TransportFor(t).(*fasthttp.HostClient)
 		c.UpstreamStart = time.Now()
 		err = hc.Do(req, &st.resp)
+		if err == nil && try < svc.Retries && idempotent && st.up.body == nil && p.retryStatus(st.resp.StatusCode()) {
+			// nginx's proxy_next_upstream http_502/http_503 (an opt-in extension): drop this
+			// answer and try again, only for requests that are safe to repeat and whose body
+			// (if any) is buffered, so it can be sent again.
+			p.log.Debug("retrying upstream on status", "request_id", c.RequestID, "target", t.Addr, "status", st.resp.StatusCode())
+			if st.resp.IsBodyStream() {
+				_ = st.resp.CloseBodyStream()
+			}
+			if fb != nil {
+				fb.Done(t, time.Since(c.UpstreamStart), true)
+			}
+			continue
+		}
 		if err == nil {
 			// the pick ends with the response body (finish): least-connections counts it
 			// in flight until then
@@ -589,6 +607,15 @@ func (p *Proxy) forward(st *reqState) {
 	h.SetBytesV("X-Tollgate-Upstream-Latency", st.scratch)
 	st.scratch = itoa(st.scratch[:0], int(c.UpstreamStart.Sub(c.Start).Milliseconds()))
 	h.SetBytesV("X-Tollgate-Proxy-Latency", st.scratch)
+}
+
+func (p *Proxy) retryStatus(code int) bool {
+	for _, s := range p.opts.RetryOnStatus {
+		if s == code {
+			return true
+		}
+	}
+	return false
 }
 
 func isIdempotent(m []byte) bool {

@@ -37,6 +37,8 @@ type Options struct {
 	Trust        proxy.Trust
 	// RequestIDHeader names the request id header (proxy.DefaultRequestIDHeader when empty).
 	RequestIDHeader string
+	// RetryOnStatus: upstream statuses retried on another try (see proxy.Options).
+	RetryOnStatus []int
 	// DrainTimeout bounds how long shutdown waits for in-flight requests.
 	DrainTimeout time.Duration
 	// Edge is the strictness policy for HTTP/1.1 request heads (edge.DefaultPolicy when zero).
@@ -86,7 +88,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.holder.Swap(empty)
 	s.proxy = proxy.New(proxy.Options{
-		Log: opts.Log, Version: opts.Version, Trust: opts.Trust, RequestIDHeader: opts.RequestIDHeader,
+		Log: opts.Log, Version: opts.Version, Trust: opts.Trust, RequestIDHeader: opts.RequestIDHeader, RetryOnStatus: opts.RetryOnStatus,
 		Holder: &s.holder, Transports: s.transports,
 	})
 	return s, nil

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -159,4 +160,75 @@ func TestCookieHashSetsCookie(t *testing.T) {
 			t.Fatalf("cookie %s: went to %s (first %s), Set-Cookie %q", cookie, resp.Header.Get("X-Upstream"), target, resp.Header.Get("Set-Cookie"))
 		}
 	}
+}
+
+// TestRetries: connection refusal and (opt-in) 502 answers are retried on another target for
+// GET; a POST whose body was sent is never replayed.
+func TestRetries(t *testing.T) {
+	var badHits, goodHits, badPosts, goodPosts atomicCounter
+	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		badHits.add()
+		if r.Method == http.MethodPost {
+			badPosts.add()
+		}
+		w.WriteHeader(502)
+	}))
+	t.Cleanup(bad.Close)
+	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		goodHits.add()
+		if r.Method == http.MethodPost {
+			goodPosts.add()
+		}
+		w.Header().Set("X-Upstream", "good")
+	}))
+	t.Cleanup(good.Close)
+	dead := fmt.Sprintf("127.0.0.1:%d", deadPort(t))
+	cfg := fmt.Sprintf(`_format_version: "3.0"
+services:
+- name: s
+  host: pool
+  retries: 3
+  routes: [{name: r, paths: [/]}]
+upstreams:
+- name: pool
+  targets:
+  - {target: "%s"}
+  - {target: "%s"}
+  - {target: "%s"}
+`, strings.TrimPrefix(bad.URL, "http://"), dead, strings.TrimPrefix(good.URL, "http://"))
+	g := startGateway(t, cfg, "--retry-on-status", "502,503")
+	c := client()
+	for i := 0; i < 30; i++ {
+		resp, body := do(t, c, mustReq(t, "GET", g.Proxy+"/x", nil))
+		if resp.StatusCode != 200 || resp.Header.Get("X-Upstream") != "good" {
+			t.Fatalf("GET %d: %d %s (a refused connection or a 502 must go to another target)", i, resp.StatusCode, body)
+		}
+	}
+	var posts502 int
+	for i := 0; i < 30; i++ {
+		req := mustReq(t, "POST", g.Proxy+"/x", io.NopCloser(strings.NewReader("payload")))
+		req.ContentLength = -1 // streamed: cannot be sent twice
+		resp, _ := do(t, c, req)
+		if resp.StatusCode == 502 {
+			posts502++
+		}
+	}
+	if badPosts.get()+goodPosts.get() != 30 {
+		t.Errorf("a POST whose body was sent was replayed: bad got %d, good got %d, for 30 POSTs", badPosts.get(), goodPosts.get())
+	}
+	if posts502 != badPosts.get() {
+		t.Errorf("%d POSTs answered 502 but the failing target got %d", posts502, badPosts.get())
+	}
+}
+
+type atomicCounter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (a *atomicCounter) add() { a.mu.Lock(); a.n++; a.mu.Unlock() }
+func (a *atomicCounter) get() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.n
 }
