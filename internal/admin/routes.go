@@ -62,6 +62,10 @@ func (h *handler) routes() {
 	}
 
 	list, all, one := h.targets()
+	handle("/upstreams/{a}/health", methods{get: h.upstreamHealth})
+	findTarget := h.byField(kindTargets, "upstream", matchTarget)
+	handle("/upstreams/{a}/targets/{b}/healthy", h.setHealth(findTarget, true))
+	handle("/upstreams/{a}/targets/{b}/unhealthy", h.setHealth(findTarget, false))
 	handle("/upstreams/{a}/targets", list)
 	handle("/upstreams/{a}/targets/all", all)
 	handle("/upstreams/{a}/targets/{b}", one)

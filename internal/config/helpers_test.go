@@ -14,7 +14,7 @@ var testNow = time.Unix(1700000000, 0)
 // source, so that random ids (and the messages naming them) are stable.
 func loadTest(t *testing.T, src string) (*Config, Errors) {
 	t.Helper()
-	cfg, err := load("kong.yml", []byte(src), testPlugins(), testNow, mrand.NewChaCha8([32]byte{}), false)
+	cfg, err := load("kong.yml", []byte(src), testPlugins(), testNow, mrand.NewChaCha8([32]byte{}))
 	if err == nil {
 		return cfg, nil
 	}

@@ -38,7 +38,7 @@ type PluginInfo struct{ NoConsumer, NoRoute, NoService bool }
 // returns it with defaults filled, ids assigned and references resolved. file only names the
 // input in messages. When anything is wrong the error is an Errors listing every problem.
 func Load(file string, data []byte, plugins PluginSchemas) (*Config, error) {
-	return load(file, data, plugins, time.Now(), rand.Reader, true)
+	return load(file, data, plugins, time.Now(), rand.Reader)
 }
 
 // Hash is Kong's configuration hash: the MD5 of the raw bytes in hex, 32 zeros when empty.
@@ -92,8 +92,6 @@ type loader struct {
 	ents   []*ent // every entity, parents before children
 	format string // _format_version
 	trans  bool   // _transform
-	// unbuilt: refuse parsed features this build cannot serve yet (see load)
-	unbuilt bool
 }
 
 // ent is one entity being loaded: where it is, its identity, and what parsing produced.
@@ -135,13 +133,11 @@ type ref struct {
 // parents), then ids are assigned (a child's derived id uses its parent's, and messages name
 // entities by id), then fields are parsed, then uniqueness and references are checked against
 // the complete set, and last come the checks that need resolved references.
-// load is Load with its clock and randomness injected. unbuilt refuses the Kong features
-// this build parses but cannot serve yet (health checks); tests of the model itself turn it
-// off.
-func load(file string, data []byte, plugins PluginSchemas, now time.Time, rnd io.Reader, unbuilt bool) (*Config, error) {
+// load is Load with its clock and randomness injected.
+func load(file string, data []byte, plugins PluginSchemas, now time.Time, rnd io.Reader) (*Config, error) {
 	l := &loader{
 		file: file, plugins: plugins, now: now, rand: rnd, b: newBudget(),
-		trans: true, unbuilt: unbuilt,
+		trans: true,
 	}
 	root, err := l.parse(data)
 	if err != nil {

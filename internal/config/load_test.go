@@ -682,7 +682,7 @@ func TestSeeds(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg, err := load(filepath.Base(f), data, testPlugins(), testNow, mrand.NewChaCha8([32]byte{}), false)
+			cfg, err := load(filepath.Base(f), data, testPlugins(), testNow, mrand.NewChaCha8([32]byte{}))
 			if err != nil {
 				t.Fatalf("load:\n%v", err)
 			}

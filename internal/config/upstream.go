@@ -215,14 +215,12 @@ func (l *loader) healthchecks(r *rec, hc *Healthchecks) {
 		act.Headers = l.headers(a, "headers", false)
 		if h := a.record("healthy"); h != nil {
 			interval(h, &act.Healthy.Interval)
-			l.activeUnsupported(h, act.Healthy.Interval)
 			statuses(h, &act.Healthy.HTTPStatuses)
 			counter(h, "successes", &act.Healthy.Successes)
 			h.finish()
 		}
 		if u := a.record("unhealthy"); u != nil {
 			interval(u, &act.Unhealthy.Interval)
-			l.activeUnsupported(u, act.Unhealthy.Interval)
 			statuses(u, &act.Unhealthy.HTTPStatuses)
 			counter(u, "tcp_failures", &act.Unhealthy.TCPFailures)
 			counter(u, "timeouts", &act.Unhealthy.Timeouts)
@@ -239,7 +237,6 @@ func (l *loader) healthchecks(r *rec, hc *Healthchecks) {
 		if h := p.record("healthy"); h != nil {
 			statuses(h, &pas.Healthy.HTTPStatuses)
 			counter(h, "successes", &pas.Healthy.Successes)
-			l.passiveUnsupported(h, "successes", pas.Healthy.Successes)
 			h.finish()
 		}
 		if u := p.record("unhealthy"); u != nil {
@@ -247,27 +244,9 @@ func (l *loader) healthchecks(r *rec, hc *Healthchecks) {
 			counter(u, "tcp_failures", &pas.Unhealthy.TCPFailures)
 			counter(u, "timeouts", &pas.Unhealthy.Timeouts)
 			counter(u, "http_failures", &pas.Unhealthy.HTTPFailures)
-			l.passiveUnsupported(u, "tcp_failures", pas.Unhealthy.TCPFailures)
-			l.passiveUnsupported(u, "timeouts", pas.Unhealthy.Timeouts)
-			l.passiveUnsupported(u, "http_failures", pas.Unhealthy.HTTPFailures)
 			u.finish()
 		}
 		p.finish()
-	}
-}
-
-// activeUnsupported refuses an enabled active probe (interval > 0): health checking is not
-// built yet, and a config that asks for it must not load and silently go unchecked.
-func (l *loader) activeUnsupported(r *rec, v float64) {
-	if l.unbuilt && v > 0 {
-		r.errf("interval", r.lineOf("interval"), "active health checks are "+notSupported+" (interval must be 0)")
-	}
-}
-
-// passiveUnsupported refuses an enabled passive trigger (counter > 0), for the same reason.
-func (l *loader) passiveUnsupported(r *rec, name string, v int) {
-	if l.unbuilt && v > 0 {
-		r.errf(name, r.lineOf(name), "passive health checks are "+notSupported+" (must be 0)")
 	}
 }
 

@@ -44,8 +44,16 @@ type Options struct {
 	// idempotent and its body can be sent again. Empty by default, as in Kong, where only
 	// connection errors and timeouts are retried.
 	RetryOnStatus []int
-	Holder        *snapshot.Holder
-	Transports    *Transports
+	// Health receives the outcome of every try to an upstream entity's target (passive
+	// health checks). Nil: not reported.
+	Health     HealthReporter
+	Holder     *snapshot.Holder
+	Transports *Transports
+}
+
+// HealthReporter is fed the outcome of each proxied try (health.Checker implements it).
+type HealthReporter interface {
+	Report(upstream string, t *balancer.Target, status int, tcpFailure, timeout bool)
 }
 
 // Proxy is the request pipeline shared by both front ends.
@@ -548,6 +556,7 @@ func (p *Proxy) forward(st *reqState) {
 		hc := svc.TransportFor(t).(*fasthttp.HostClient)
 		c.UpstreamStart = time.Now()
 		err = hc.Do(req, &st.resp)
+		p.report(svc, t, &st.resp, err)
 		if err == nil && try < svc.Retries && idempotent && st.up.body == nil && p.retryStatus(st.resp.StatusCode()) {
 			// nginx's proxy_next_upstream http_502/http_503 (an opt-in extension): drop this
 			// answer and try again, only for requests that are safe to repeat and whose body
@@ -607,6 +616,21 @@ func (p *Proxy) forward(st *reqState) {
 	h.SetBytesV("X-Tollgate-Upstream-Latency", st.scratch)
 	st.scratch = itoa(st.scratch[:0], int(c.UpstreamStart.Sub(c.Start).Milliseconds()))
 	h.SetBytesV("X-Tollgate-Proxy-Latency", st.scratch)
+}
+
+// report feeds the passive health checks with one try's outcome.
+func (p *Proxy) report(svc *snapshot.Service, t *balancer.Target, resp *fasthttp.Response, err error) {
+	if p.opts.Health == nil || svc.Upstream == nil {
+		return
+	}
+	switch {
+	case err == nil:
+		p.opts.Health.Report(svc.Upstream.Name, t, resp.StatusCode(), false, false)
+	case isTimeout(err):
+		p.opts.Health.Report(svc.Upstream.Name, t, 0, false, true)
+	default:
+		p.opts.Health.Report(svc.Upstream.Name, t, 0, true, false)
+	}
 }
 
 func (p *Proxy) retryStatus(code int) bool {

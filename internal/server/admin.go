@@ -29,3 +29,21 @@ func (b adminBackend) LoadBytes(data []byte) error {
 	return b.s.LoadBytes("POST /config", data)
 }
 func (b adminBackend) Status() map[string]any { return b.s.StatusBody() }
+
+// TargetsHealth and SetTargetHealth serve /upstreams/{u}/health and the targets' PUT
+// healthy|unhealthy.
+func (b adminBackend) TargetsHealth(upstream string) (map[string]string, bool) {
+	rows, ok := b.s.health.Health(upstream)
+	if !ok {
+		return nil, false
+	}
+	out := make(map[string]string, len(rows))
+	for _, r := range rows {
+		out[r.Target] = r.Health
+	}
+	return out, true
+}
+
+func (b adminBackend) SetTargetHealth(upstream, target string, healthy bool) error {
+	return b.s.health.SetManual(upstream, target, healthy)
+}

@@ -19,6 +19,7 @@ import (
 
 	"tollgate/internal/config"
 	"tollgate/internal/edge"
+	"tollgate/internal/health"
 	"tollgate/internal/plugin"
 	"tollgate/internal/proxy"
 	"tollgate/internal/snapshot"
@@ -55,6 +56,7 @@ type Server struct {
 	log        *slog.Logger
 	holder     snapshot.Holder
 	transports *proxy.Transports
+	health     *health.Checker
 	proxy      *proxy.Proxy
 
 	fast *fasthttp.Server
@@ -81,7 +83,7 @@ func New(opts Options) (*Server, error) {
 	if opts.DrainTimeout == 0 {
 		opts.DrainTimeout = 30 * time.Second
 	}
-	s := &Server{opts: opts, log: opts.Log, transports: proxy.NewTransports(), serving: make(chan struct{})}
+	s := &Server{opts: opts, log: opts.Log, transports: proxy.NewTransports(), health: health.New(opts.Log), serving: make(chan struct{})}
 	empty, err := s.compile(&config.Config{Hash: emptyHash})
 	if err != nil {
 		return nil, fmt.Errorf("compile empty config: %w", err)
@@ -89,6 +91,7 @@ func New(opts Options) (*Server, error) {
 	s.holder.Swap(empty)
 	s.proxy = proxy.New(proxy.Options{
 		Log: opts.Log, Version: opts.Version, Trust: opts.Trust, RequestIDHeader: opts.RequestIDHeader, RetryOnStatus: opts.RetryOnStatus,
+		Health: s.health,
 		Holder: &s.holder, Transports: s.transports,
 	})
 	return s, nil
@@ -128,6 +131,13 @@ func (s *Server) LoadBytes(file string, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("compile config: %w", err)
 	}
+	// health state carries over to the new snapshot's targets before it serves
+	ups := make([]health.Upstream, 0, len(snap.Pools))
+	for _, pool := range snap.Pools {
+		ups = append(ups, health.Upstream{Name: pool.Config.Name, Config: pool.Config.Healthchecks,
+			Targets: pool.Targets, HostHeader: pool.Config.HostHeader})
+	}
+	s.health.Apply(ups)
 	old := s.holder.Swap(snap)
 	s.log.Info("config applied", "file", file, "config_hash", cfg.Hash,
 		"services", len(cfg.Services), "routes", len(cfg.Routes), "plugins", len(cfg.Plugins))
@@ -276,12 +286,14 @@ func (s *Server) drain() error {
 			s.log.Warn("drain grace period over", "in_flight", s.proxy.Inflight.Load())
 			wg.Wait()
 			s.transports.CloseIdle()
+			_ = s.health.Close()
 			return nil
 		case <-tick.C:
 		}
 	}
 	wg.Wait()
 	s.transports.CloseIdle()
+	_ = s.health.Close()
 	s.log.Info("stopped")
 	return nil
 }

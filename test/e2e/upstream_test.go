@@ -108,3 +108,11 @@ func startEchoWith(t *testing.T, hook func(*http.Request)) string {
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
+
+// startEchoStatus starts an upstream answering every request with status; it returns host:port.
+func startEchoStatus(t *testing.T, status int) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(status) }))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}

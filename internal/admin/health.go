@@ -1,0 +1,72 @@
+package admin
+
+import (
+	"net/http"
+
+	"tollgate/internal/config"
+)
+
+// HealthBackend is what a Backend offers when the node runs health checks: the health of an
+// upstream's targets by address, and hand-made changes (Kong's PUT .../healthy|unhealthy).
+// Backends without it answer /upstreams/{u}/health with every target HEALTHCHECKS_OFF.
+type HealthBackend interface {
+	TargetsHealth(upstream string) (map[string]string, bool)
+	SetTargetHealth(upstream, target string, healthy bool) error
+}
+
+// upstreamHealth is GET /upstreams/{a}/health: the upstream's targets, each with its
+// "health", plus the node id (Kong's shape).
+func (h *handler) upstreamHealth(w http.ResponseWriter, r *http.Request) {
+	ix, now := h.index(), h.now()
+	p, ok := h.parentOf(w, r, ix, kindUpstreams)
+	if !ok {
+		return
+	}
+	up := p.ent.(*config.Upstream)
+	var states map[string]string
+	if hb, ok := h.opts.Backend.(HealthBackend); ok {
+		states, _ = hb.TargetsHealth(up.Name)
+	}
+	v := viewer{cfg: ix.cfg, now: now}
+	data := []any{}
+	for _, rw := range ix.childrenOf(kindTargets, "upstream", p.id, now) {
+		t := rw.ent.(*config.Target)
+		health := states[t.Target]
+		if health == "" {
+			health = "HEALTHCHECKS_OFF"
+		}
+		data = append(data, append(v.render(rw), kv{"health", health}))
+	}
+	writeJSON(w, http.StatusOK, obj{{"data", data}, {"next", nil}, {"node_id", h.opts.NodeID}})
+}
+
+// setHealth is PUT /upstreams/{a}/targets/{b}/healthy|unhealthy: 204, or 404 when the
+// upstream or target is unknown.
+func (h *handler) setHealth(find childFinder, healthy bool) methods {
+	return methods{put: func(w http.ResponseWriter, r *http.Request) {
+		ix := h.index()
+		p, ok := h.parentOf(w, r, ix, kindUpstreams)
+		if !ok {
+			return
+		}
+		rw, _, err := find(ix, p, r.PathValue("b"))
+		if err != nil {
+			err.write(w)
+			return
+		}
+		if rw == nil {
+			notFound(w)
+			return
+		}
+		hb, ok := h.opts.Backend.(HealthBackend)
+		if !ok {
+			writeJSON(w, http.StatusBadRequest, obj{{"message", "health checks are not available on this node"}})
+			return
+		}
+		if err := hb.SetTargetHealth(p.ent.(*config.Upstream).Name, rw.ent.(*config.Target).Target, healthy); err != nil {
+			notFound(w)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}}
+}
