@@ -53,7 +53,7 @@ func rssKB(t *testing.T, pid int) int {
 // less than ~20 MB: bodies are streamed, never buffered whole.
 func TestStreaming100MB(t *testing.T) {
 	if testing.Short() {
-		t.Skip("100 MB transfers skipped in -short mode")
+		t.Skip("100 MB transfers skipped when testing.Short (go test -short)")
 	}
 	var upSum atomic.Value
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
