@@ -76,7 +76,7 @@ type runFlags struct {
 	trustedIPs, realIPHeader, requestIDHeader      string
 	realIPRecursive, watch, priorityQuirk          bool
 	underscoreHeaders, retryOnStatus               string
-	drain                                          time.Duration
+	drain, headerTimeout, bodyTimeout              time.Duration
 }
 
 // env returns the environment value for a flag name (proxy-listen → TOLLGATE_PROXY_LISTEN).
@@ -124,6 +124,8 @@ func (f *runFlags) register(fs *flag.FlagSet, demo bool) {
 	fs.StringVar(&f.retryOnStatus, "retry-on-status", env("retry-on-status", ""), "comma-separated upstream statuses retried on another target for idempotent requests (nginx's proxy_next_upstream http_502 ...); empty = Kong's behaviour")
 	fs.BoolVar(&f.watch, "watch", envBool("watch", true), "reload the config file when it changes (SIGHUP always reloads)")
 	fs.BoolVar(&f.priorityQuirk, "kong-priority-quirk", envBool("kong-priority-quirk", false), "reproduce Kong 3.9's 32-bit route priority arithmetic")
+	fs.DurationVar(&f.headerTimeout, "client-header-timeout", envDuration("client-header-timeout", 60*time.Second), "longest time to read a request head (nginx's client_header_timeout)")
+	fs.DurationVar(&f.bodyTimeout, "client-body-timeout", envDuration("client-body-timeout", 60*time.Second), "longest wait between two reads of a request body (nginx's client_body_timeout)")
 	fs.DurationVar(&f.drain, "drain-timeout", envDuration("drain-timeout", 30*time.Second), "how long shutdown waits for in-flight requests")
 }
 
@@ -232,12 +234,13 @@ func cmdRun(args []string, stdout, stderr io.Writer, demo bool) int {
 	srv, err := server.New(server.Options{
 		ProxyListen: f.proxyListen, AdminListen: f.adminListen, StatusListen: f.statusListen,
 		ConfigFile: f.config, Version: version, NodeID: uuid.NewString(), Log: log,
-		Registry:        registry(),
-		Trust:           proxy.Trust{Prefixes: trusted, RealIPHeader: f.realIPHeader, Recursive: f.realIPRecursive},
-		RequestIDHeader: f.requestIDHeader,
-		Edge:            pol,
-		RetryOnStatus:   retryOn,
-		DrainTimeout:    f.drain, KongPriorityQuirk: f.priorityQuirk, Watch: f.watch,
+		Registry:            registry(),
+		Trust:               proxy.Trust{Prefixes: trusted, RealIPHeader: f.realIPHeader, Recursive: f.realIPRecursive},
+		RequestIDHeader:     f.requestIDHeader,
+		Edge:                pol,
+		RetryOnStatus:       retryOn,
+		ClientHeaderTimeout: f.headerTimeout, ClientBodyTimeout: f.bodyTimeout,
+		DrainTimeout: f.drain, KongPriorityQuirk: f.priorityQuirk, Watch: f.watch,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "tollgate:", err)

@@ -3,8 +3,10 @@ package proxy
 import (
 	"bytes"
 	"errors"
+	"io"
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/valyala/fasthttp"
 )
@@ -33,7 +35,8 @@ func (p *Proxy) ServeFast(rc *fasthttp.RequestCtx, scheme string, listenPort int
 		h.CopyTo(&st.upRq.Header)
 		if cl := h.ContentLength(); cl != 0 {
 			if bs := rc.RequestBodyStream(); bs != nil {
-				st.bodySource, st.bodySize = bs, cl
+				st.slowBody = slowBodyReader{r: bs, rc: rc, timeout: p.opts.ClientBodyTimeout}
+				st.bodySource, st.bodySize = &st.slowBody, cl
 				if cl < 0 {
 					st.bodySize = -1
 				}
@@ -96,6 +99,32 @@ func isWebSocketUpgrade(conn, upgrade []byte) bool {
 		}
 	}
 	return false
+}
+
+// slowBodyReader bounds the wait between two reads of the client's body (nginx's
+// client_body_timeout), so a client trickling its body cannot hold a connection and an upstream
+// request forever. The deadline is pushed only when less than three quarters of it remain.
+type slowBodyReader struct {
+	r        io.Reader
+	rc       *fasthttp.RequestCtx
+	timeout  time.Duration
+	deadline time.Time
+	timedOut bool
+}
+
+func (s *slowBodyReader) Read(p []byte) (int, error) {
+	if s.timeout > 0 {
+		now := time.Now()
+		if s.deadline.Sub(now) < s.timeout*3/4 {
+			s.deadline = now.Add(s.timeout)
+			_ = s.rc.SetReadDeadline(s.deadline)
+		}
+	}
+	n, err := s.r.Read(p)
+	if err != nil && isTimeout(err) {
+		s.timedOut = true
+	}
+	return n, err
 }
 
 // ParseError answers a request the HTTP/1.1 engine could not read (fasthttp's ErrorHandler),

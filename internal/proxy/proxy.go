@@ -44,6 +44,9 @@ type Options struct {
 	// idempotent and its body can be sent again. Empty by default, as in Kong, where only
 	// connection errors and timeouts are retried.
 	RetryOnStatus []int
+	// ClientBodyTimeout bounds the wait between two reads of a client's request body (nginx's
+	// client_body_timeout, 60 s); 0 disables it.
+	ClientBodyTimeout time.Duration
 	// Health receives the outcome of every try to an upstream entity's target (passive
 	// health checks). Nil: not reported.
 	Health     HealthReporter
@@ -132,6 +135,7 @@ type reqState struct {
 	bodySize   int
 	// hadQuery keeps a bare trailing '?' (Kong §4.2)
 	hadQuery bool
+	slowBody slowBodyReader
 	// setCookie is the hash cookie to set on the response (consistent-hashing on a cookie
 	// the client did not send yet)
 	setCookie string
@@ -157,6 +161,7 @@ func (p *Proxy) release(st *reqState) {
 	st.upgrade, st.hostAuto, st.gen, st.trusted, st.hadQuery = false, false, false, false, false
 	st.bodySource, st.bodySize = nil, 0
 	st.setCookie, st.feedback = "", nil
+	st.slowBody = slowBodyReader{}
 	st.match = router.Match{Captures: st.match.Captures}
 	st.pipe = bodyPipe{buf: st.pipe.buf}
 	p.pool.Put(st)
@@ -590,6 +595,10 @@ func (p *Proxy) forward(st *reqState) {
 	}
 	if err != nil {
 		status, msg := upstreamStatus(err)
+		if st.slowBody.timedOut {
+			// the client stopped sending its body, not the upstream its answer
+			status, msg = 408, "Request timeout"
+		}
 		if st.target != nil {
 			p.log.Warn("upstream call failed", "request_id", c.RequestID, "target", st.target.Addr, "status", status, "error", err)
 		}

@@ -68,6 +68,8 @@ func (c *sniffConn) Read(p []byte) (int, error) {
 	c.decided = true
 	if n == len(h2Prefix) && bytes.Equal(head[:n], h2Prefix) {
 		c.handedOff = true
+		// the engine's head-read deadline must not follow the connection into HTTP/2
+		_ = c.Conn.SetDeadline(time.Time{})
 		go c.handoff(&replayConn{Conn: c.Conn, pending: append([]byte(nil), head[:n]...)})
 		return 0, io.EOF
 	}

@@ -40,6 +40,10 @@ type Options struct {
 	RequestIDHeader string
 	// RetryOnStatus: upstream statuses retried on another try (see proxy.Options).
 	RetryOnStatus []int
+	// ClientHeaderTimeout bounds reading a request head, ClientBodyTimeout the wait between
+	// two reads of its body (nginx's client_header_timeout and client_body_timeout, both 60 s
+	// when zero): slow clients cannot hold connections forever.
+	ClientHeaderTimeout, ClientBodyTimeout time.Duration
 	// DrainTimeout bounds how long shutdown waits for in-flight requests.
 	DrainTimeout time.Duration
 	// Edge is the strictness policy for HTTP/1.1 request heads (edge.DefaultPolicy when zero).
@@ -83,6 +87,12 @@ func New(opts Options) (*Server, error) {
 	if opts.DrainTimeout == 0 {
 		opts.DrainTimeout = 30 * time.Second
 	}
+	if opts.ClientHeaderTimeout == 0 {
+		opts.ClientHeaderTimeout = 60 * time.Second
+	}
+	if opts.ClientBodyTimeout == 0 {
+		opts.ClientBodyTimeout = 60 * time.Second
+	}
 	s := &Server{opts: opts, log: opts.Log, transports: proxy.NewTransports(), health: health.New(opts.Log), serving: make(chan struct{})}
 	empty, err := s.compile(&config.Config{Hash: emptyHash})
 	if err != nil {
@@ -91,8 +101,9 @@ func New(opts Options) (*Server, error) {
 	s.holder.Swap(empty)
 	s.proxy = proxy.New(proxy.Options{
 		Log: opts.Log, Version: opts.Version, Trust: opts.Trust, RequestIDHeader: opts.RequestIDHeader, RetryOnStatus: opts.RetryOnStatus,
-		Health: s.health,
-		Holder: &s.holder, Transports: s.transports,
+		ClientBodyTimeout: opts.ClientBodyTimeout,
+		Health:            s.health,
+		Holder:            &s.holder, Transports: s.transports,
 	})
 	return s, nil
 }
@@ -224,10 +235,12 @@ func (s *Server) Run(ctx context.Context) error {
 			DisableHeaderNamesNormalizing: false,
 			ReadBufferSize:                16 << 10,
 			WriteBufferSize:               16 << 10,
-			ReadTimeout:                   0,
-			IdleTimeout:                   75 * time.Second,
-			CloseOnShutdown:               true,
-			Logger:                        fastLogger{s.log},
+			// Bounds reading each request head; the body has its own between-reads bound
+			// (proxy's slowBodyReader), which replaces this deadline once the handler runs.
+			ReadTimeout:     s.opts.ClientHeaderTimeout,
+			IdleTimeout:     75 * time.Second,
+			CloseOnShutdown: true,
+			Logger:          fastLogger{s.log},
 		}
 		// The edge tracker wraps outermost, right under the engine, so it sees exactly the
 		// bytes the engine parses.

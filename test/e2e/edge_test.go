@@ -105,3 +105,50 @@ func TestEdgeRawRequests(t *testing.T) {
 		t.Error("other headers must pass")
 	}
 }
+
+// TestSlowClients: a client trickling its head is cut after the header timeout, one that stops
+// sending its body gets 408 after the body timeout, and other clients are served meanwhile.
+func TestSlowClients(t *testing.T) {
+	up := startEchoWith(t, func(r *http.Request) { _, _ = io.ReadAll(r.Body) })
+	g := startGateway(t, sprintf("_format_version: \"3.0\"\nservices:\n  - name: s\n    url: %s\n    routes: [{name: r, paths: [/]}]\n", up),
+		"--client-header-timeout", "1s", "--client-body-timeout", "1s")
+	addr := strings.TrimPrefix(g.Proxy, "http://")
+
+	// slow head: never finished
+	head, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer head.Close()
+	_, _ = io.WriteString(head, "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+	// slow body: announces 10 bytes, sends 1
+	body, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer body.Close()
+	_, _ = io.WriteString(body, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\na")
+
+	// others are served while both hang
+	resp, _ := do(t, client(), mustReq(t, "GET", g.Proxy+"/ok", nil))
+	if resp.StatusCode != 200 {
+		t.Fatalf("other client: %d", resp.StatusCode)
+	}
+
+	start := time.Now()
+	_ = head.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadAll(head); err != nil {
+		t.Fatalf("slow head: connection not closed by the gateway: %v", err)
+	}
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("slow head cut after %v", d)
+	}
+	_ = body.SetReadDeadline(time.Now().Add(5 * time.Second))
+	r, err := http.ReadResponse(bufio.NewReader(body), nil)
+	if err != nil {
+		t.Fatalf("slow body: no answer: %v", err)
+	}
+	if r.StatusCode != 408 {
+		t.Errorf("slow body: %d, want 408", r.StatusCode)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"strings"
 	"testing"
 	"time"
@@ -186,5 +187,29 @@ func TestH2CUpgrade(t *testing.T) {
 				return
 			}
 		}
+	}
+}
+
+// TestH2CConnectionOutlivesHeaderTimeout: the HTTP/1.1 engine's head-read deadline does not
+// follow a connection handed to HTTP/2.
+func TestH2CConnectionOutlivesHeaderTimeout(t *testing.T) {
+	srv := startEcho(t, "h2")
+	g := startGateway(t, sprintf("_format_version: \"3.0\"\nservices:\n  - name: h2\n    url: %s\n    routes: [{name: h2, paths: [/h2]}]\n", srv.URL),
+		"--client-header-timeout", "500ms")
+	c := h2cClient()
+	for i := 0; i < 2; i++ {
+		var reused bool
+		req := mustReq(t, "GET", g.Proxy+"/h2/x", nil)
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+			GotConn: func(info httptrace.GotConnInfo) { reused = info.Reused },
+		}))
+		resp, body := do(t, c, req)
+		if resp.StatusCode != 200 || resp.ProtoMajor != 2 {
+			t.Fatalf("request %d: %d %s %s", i, resp.StatusCode, resp.Proto, body)
+		}
+		if i == 1 && !reused {
+			t.Error("the HTTP/2 connection was closed after the head-read timeout")
+		}
+		time.Sleep(900 * time.Millisecond)
 	}
 }
