@@ -76,6 +76,7 @@ type runFlags struct {
 	trustedIPs, realIPHeader, requestIDHeader      string
 	realIPRecursive, watch, priorityQuirk          bool
 	underscoreHeaders, retryOnStatus               string
+	maxURI                                         int
 	drain, headerTimeout, bodyTimeout              time.Duration
 }
 
@@ -94,6 +95,13 @@ func envBool(name string, def bool) bool {
 		return true
 	case "0", "false", "no", "off":
 		return false
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(env(name, "")); err == nil {
+		return n
 	}
 	return def
 }
@@ -126,6 +134,7 @@ func (f *runFlags) register(fs *flag.FlagSet, demo bool) {
 	fs.BoolVar(&f.priorityQuirk, "kong-priority-quirk", envBool("kong-priority-quirk", false), "reproduce Kong 3.9's 32-bit route priority arithmetic")
 	fs.DurationVar(&f.headerTimeout, "client-header-timeout", envDuration("client-header-timeout", 60*time.Second), "longest time to read a request head (nginx's client_header_timeout)")
 	fs.DurationVar(&f.bodyTimeout, "client-body-timeout", envDuration("client-body-timeout", 60*time.Second), "longest wait between two reads of a request body (nginx's client_body_timeout)")
+	fs.IntVar(&f.maxURI, "max-uri-length", envInt("max-uri-length", 8<<10), "longest request target in bytes; longer is answered 414")
 	fs.DurationVar(&f.drain, "drain-timeout", envDuration("drain-timeout", 30*time.Second), "how long shutdown waits for in-flight requests")
 }
 
@@ -239,7 +248,7 @@ func cmdRun(args []string, stdout, stderr io.Writer, demo bool) int {
 		RequestIDHeader:     f.requestIDHeader,
 		Edge:                pol,
 		RetryOnStatus:       retryOn,
-		ClientHeaderTimeout: f.headerTimeout, ClientBodyTimeout: f.bodyTimeout,
+		ClientHeaderTimeout: f.headerTimeout, ClientBodyTimeout: f.bodyTimeout, MaxURILength: f.maxURI,
 		DrainTimeout: f.drain, KongPriorityQuirk: f.priorityQuirk, Watch: f.watch,
 	})
 	if err != nil {

@@ -44,6 +44,9 @@ type Options struct {
 	// two reads of its body (nginx's client_header_timeout and client_body_timeout, both 60 s
 	// when zero): slow clients cannot hold connections forever.
 	ClientHeaderTimeout, ClientBodyTimeout time.Duration
+	// MaxURILength bounds the request target in bytes; longer is answered 414 (8 KiB when
+	// zero, nginx's large_client_header_buffers line size).
+	MaxURILength int
 	// DrainTimeout bounds how long shutdown waits for in-flight requests.
 	DrainTimeout time.Duration
 	// Edge is the strictness policy for HTTP/1.1 request heads (edge.DefaultPolicy when zero).
@@ -89,6 +92,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.ClientHeaderTimeout == 0 {
 		opts.ClientHeaderTimeout = 60 * time.Second
+	}
+	if opts.MaxURILength == 0 {
+		opts.MaxURILength = 8 << 10
 	}
 	if opts.ClientBodyTimeout == 0 {
 		opts.ClientBodyTimeout = 60 * time.Second
@@ -322,6 +328,10 @@ func (s *Server) fastHandler(port int) fasthttp.RequestHandler {
 		if !v.OK() {
 			s.proxy.Refuse(rc, v.Status, v.Reason)
 			s.log.Debug("request refused at the edge", "status", v.Status, "reason", v.Reason, "remote", rc.RemoteAddr().String())
+			return
+		}
+		if len(rc.Request.Header.RequestURI()) > s.opts.MaxURILength {
+			s.proxy.Refuse(rc, 414, "URI too long")
 			return
 		}
 		drops.Apply(&rc.Request.Header)

@@ -44,6 +44,7 @@ func TestEdgeRawRequests(t *testing.T) {
 		{"absolute-form host differs from Host", "GET http://evil.test/a HTTP/1.1\r\nHost: good.test\r\n\r\n", "400"},
 		{"missing Host on HTTP/1.1", "GET /a HTTP/1.1\r\n\r\n", "400"},
 		{"unknown HTTP version", "GET /a HTTP/1.2\r\nHost: x\r\n\r\n", "505"},
+		{"URI over the limit", "GET /" + strings.Repeat("a", 9000) + " HTTP/1.1\r\nHost: x\r\n\r\n", "414"},
 		{"clean request passes", "GET /a HTTP/1.1\r\nHost: x\r\n\r\n", "200"},
 	}
 	for _, tc := range tests {
