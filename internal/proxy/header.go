@@ -3,6 +3,7 @@ package proxy
 import (
 	"net/http"
 	"net/textproto"
+	"strconv"
 	"strings"
 	"unsafe"
 
@@ -87,9 +88,17 @@ func (a fastRespHeader) Add(name, value string) { a.h.Add(name, value) }
 func (a fastRespHeader) Del(name string)        { a.h.Del(name) }
 
 // stdHeader adapts net/http's header map (the HTTP/2 front end) to plugin.HeaderReader.
-type stdHeader struct{ h http.Header }
+// net/http moves Content-Length out of the map into Request.ContentLength; the adapter shows it
+// again so that plugins read a request's length the same way on both engines.
+type stdHeader struct {
+	h  http.Header
+	cl int64
+}
 
 func (a stdHeader) Peek(name string) []byte {
+	if a.cl > 0 && strings.EqualFold(name, "Content-Length") {
+		return strconv.AppendInt(nil, a.cl, 10)
+	}
 	v := a.h[textproto.CanonicalMIMEHeaderKey(name)]
 	if len(v) == 0 {
 		return nil
@@ -97,6 +106,9 @@ func (a stdHeader) Peek(name string) []byte {
 	return s2b(v[0])
 }
 func (a stdHeader) Values(name string) []string {
+	if a.cl > 0 && strings.EqualFold(name, "Content-Length") {
+		return []string{strconv.FormatInt(a.cl, 10)}
+	}
 	return append([]string(nil), a.h[textproto.CanonicalMIMEHeaderKey(name)]...)
 }
 func (a stdHeader) VisitAll(fn func(name, value []byte)) {

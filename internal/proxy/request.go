@@ -66,7 +66,7 @@ func (r *stdIn) RawPath() string             { return r.req.URL.EscapedPath() }
 func (r *stdIn) Query() string               { return r.req.URL.RawQuery }
 func (r *stdIn) Host() string                { return r.req.Host }
 func (r *stdIn) ProtoMajor() int             { return r.req.ProtoMajor }
-func (r *stdIn) Header() plugin.HeaderReader { return stdHeader{r.req.Header} }
+func (r *stdIn) Header() plugin.HeaderReader { return stdHeader{r.req.Header, r.req.ContentLength} }
 
 // rawPathOf cuts a request target at '?' (and strips an absolute-form scheme://authority).
 func rawPathOf(uri []byte) []byte {

@@ -5,6 +5,7 @@ package all
 import (
 	"tollgate/internal/plugin"
 	"tollgate/plugins/correlationid"
+	"tollgate/plugins/requestsizelimiting"
 	"tollgate/plugins/requesttermination"
 	"tollgate/plugins/requesttransformer"
 	"tollgate/plugins/responsetransformer"
@@ -17,5 +18,6 @@ func Specs() []plugin.Spec {
 		requesttransformer.Spec(),
 		responsetransformer.Spec(),
 		requesttermination.Spec(),
+		requestsizelimiting.Spec(),
 	}
 }

@@ -30,10 +30,11 @@ func TestSpecsMatchKongPriorities(t *testing.T) {
 // is noticed here too.
 func TestPinnedPriorities(t *testing.T) {
 	pinned := map[string]int{
-		"correlation-id":       100001,
-		"request-transformer":  801,
-		"response-transformer": 800,
-		"request-termination":  2,
+		"correlation-id":        100001,
+		"request-transformer":   801,
+		"response-transformer":  800,
+		"request-termination":   2,
+		"request-size-limiting": 951,
 	}
 	got := map[string]int{}
 	for _, s := range Specs() {

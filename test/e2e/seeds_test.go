@@ -162,16 +162,6 @@ services:
       - Authorization
       - Content-Type
 `, "rate-limiting"},
-	"upload limits": {`_format_version: "3.0"
-services:
-- name: upload-service
-  url: http://upload:8080
-  plugins:
-  - name: request-size-limiting
-    config:
-      allowed_payload_size: 10
-      require_content_length: true
-`, "request-size-limiting"},
 }
 
 func fill(cfg string, urls map[string]string) string {
@@ -315,6 +305,52 @@ func TestSeedConfigsWithLaterPluginsAreRejected(t *testing.T) {
 			out, err = cmd.CombinedOutput()
 			if err == nil || !strings.Contains(string(out), "not available yet") {
 				t.Errorf("run on a config with unavailable plugins: err=%v\n%s", err, out)
+			}
+		})
+	}
+}
+
+// TestSeedUploadLimits: the seed's request-size-limiting config (10 MB, length required) as
+// written, in front of a local upload service.
+func TestSeedUploadLimits(t *testing.T) {
+	up := startEchoWith(t, func(r *http.Request) { _, _ = io.Copy(io.Discard, r.Body) })
+	g := startGateway(t, fill(`_format_version: "3.0"
+services:
+- name: upload-service
+  url: {{up}}
+  routes: [{name: upload, paths: [/upload]}]
+  plugins:
+  - name: request-size-limiting
+    config:
+      allowed_payload_size: 10
+      require_content_length: true
+`, map[string]string{"up": up}))
+	c := client()
+	tests := []struct {
+		name   string
+		size   int
+		length bool
+		status int
+	}{
+		{"1 MB with length", 1 << 20, true, 200},
+		{"exactly 10 MB", 10 << 20, true, 200},
+		{"10 MB + 1 byte", 10<<20 + 1, true, 413},
+		{"no length at all", 0, false, 411},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var req *http.Request
+			if tc.length {
+				req = mustReq(t, "POST", g.Proxy+"/upload", strings.NewReader(strings.Repeat("x", tc.size)))
+			} else {
+				req = mustReq(t, "GET", g.Proxy+"/upload", nil)
+			}
+			resp, body := do(t, c, req)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, body)
+			}
+			if tc.status == 413 && !strings.Contains(string(body), "Request size limit exceeded") {
+				t.Errorf("body %s", body)
 			}
 		})
 	}
