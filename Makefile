@@ -7,7 +7,7 @@ GOBIN       := $(CURDIR)/bin
 STATICCHECK := $(GOBIN)/staticcheck
 export GOTOOLCHAIN := local
 
-.PHONY: all build run test test-deps lint unit fuzz-seeds bench clean
+.PHONY: all build run test test-deps apt-deps lint unit fuzz-seeds bench bench-quick bench-micro clean
 
 all: build
 
@@ -20,8 +20,21 @@ run: build
 	./$(BIN) demo --log-format text
 
 # Everything the tests need, installed by the project itself (CI starts from a fresh machine).
-test-deps:
+# Debian packages the tests start as real processes: wrk and nginx for the benchmark smoke test.
+APT_PKGS := wrk nginx-light
+test-deps: apt-deps
 	@test -x $(STATICCHECK) || GOBIN=$(GOBIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+# Installs only what is missing; without root it says what to install and goes on (the tests
+# that need a missing tool skip with its name).
+apt-deps:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  else echo "not root: install$$missing with apt-get to run every test"; fi; \
+	fi
 
 lint: test-deps
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -32,8 +45,18 @@ lint: test-deps
 test: lint
 	$(GO) test -race -count=1 -timeout 20m ./...
 
+# The side-by-side benchmark (bench/README.md): Tollgate, the upstream direct, nginx, HAProxy,
+# nginx+Lua, Caddy and Traefik; writes bench/results/latest.md and latest.png (~8 min).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/router/ ./internal/balancer/ ./internal/proxy/
+	$(GO) run ./bench/harness -mode full
+
+# The same in under a minute, for development.
+bench-quick:
+	$(GO) run ./bench/harness -mode quick
+
+# The go test benchmarks beside the hot code.
+bench-micro:
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/router/ ./internal/balancer/ ./internal/plugin/ ./internal/proxy/ ./internal/edge/
 
 clean:
 	rm -rf bin

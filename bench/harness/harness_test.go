@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestQuickSmoke builds the harness and runs it in smoke mode (1 s runs; direct, Tollgate and
+// nginx if installed; a tiny idle-connection count). It checks that the run prints the table
+// and writes latest.md, never the ratios: it must pass on a slow or busy machine.
+func TestQuickSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the smoke run starts real processes for ~15 s")
+	}
+	if _, err := exec.LookPath("wrk"); err != nil {
+		t.Skipf("exec.LookPath(\"wrk\"): %v: the harness needs wrk (apt-get install wrk)", err)
+	}
+	if _, err := exec.LookPath("taskset"); err != nil {
+		t.Skipf("exec.LookPath(\"taskset\"): %v: the harness needs taskset (util-linux)", err)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "harness")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	outDir := filepath.Join(dir, "results")
+	// the Tollgate binary goes to the temp dir too: the test leaves bin/ alone
+	c := exec.CommandContext(ctx, bin, "-mode", "smoke", "-out", outDir, "-tollgate", filepath.Join(dir, "tollgate"))
+	out, err := c.CombinedOutput()
+	text := string(out)
+	if err != nil {
+		t.Fatalf("harness -mode smoke: %v\n%s", err, text)
+	}
+	for _, want := range []string{
+		"## (a) 1 KiB GET, keep-alive",
+		"| target | req/s | p50 | p99 | CPU/req |",
+		"| **tollgate** |",
+		"| direct |",
+		"## Ratios",
+		"## Issue 6 targets in this run",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q\n%s", want, text)
+		}
+	}
+	if _, err := exec.LookPath("nginx"); err == nil && !strings.Contains(text, "| nginx |") {
+		t.Errorf("nginx is installed but has no row\n%s", text)
+	}
+	md, err := os.ReadFile(filepath.Join(outDir, "latest.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(md), "| **tollgate** |") || !strings.Contains(string(md), "mode **smoke**") {
+		t.Errorf("latest.md lacks the table:\n%s", md)
+	}
+	if _, err := os.Stat(filepath.Join(outDir, "latest.raw.tsv")); err != nil {
+		t.Error(err)
+	}
+	t.Logf("smoke run:\n%s", lastLines(text, 40))
+}

@@ -1,0 +1,456 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// sample is one measured run.
+type sample struct {
+	round          int
+	scen, target   string
+	rps            float64
+	reqs           int64
+	p50, p99       float64 // µs
+	cpuS           float64 // CPU seconds of the target (with its children) during the run
+	busy           float64 // % of one core
+	other, steal   float64 // % of one core used by other processes; % steal over all cores
+	errs           string
+	noisy          bool
+	remeasured     bool
+	loadCPU, upCPU float64
+}
+
+func (s sample) cpuPerReq() float64 {
+	if s.reqs == 0 {
+		return 0
+	}
+	return s.cpuS * 1e6 / float64(s.reqs)
+}
+
+const (
+	maxOther = 15.0 // a run is noisy when other processes use more than this % of a core
+	maxSteal = 25.0 // ... or the hypervisor steals more than this %
+)
+
+// cpuTicks: utime+stime of pid and its direct children (nginx workers), in clock ticks.
+func cpuTicks(pid int) int64 {
+	total := statTicks(pid)
+	kids, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, k := range kids {
+		b, _ := os.ReadFile(k)
+		for _, f := range strings.Fields(string(b)) {
+			if c, err := strconv.Atoi(f); err == nil {
+				total += statTicks(c)
+			}
+		}
+	}
+	return total
+}
+
+func statTicks(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)  // field 14 utime
+	st, _ := strconv.ParseInt(f[12], 10, 64) // field 15 stime
+	return u + st
+}
+
+// rssKB: VmRSS of pid and its direct children, in KiB.
+func rssKB(pid int) int64 {
+	pids := []int{pid}
+	kids, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, k := range kids {
+		b, _ := os.ReadFile(k)
+		for _, f := range strings.Fields(string(b)) {
+			if c, err := strconv.Atoi(f); err == nil {
+				pids = append(pids, c)
+			}
+		}
+	}
+	var total int64
+	for _, p := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p))
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "VmRSS:") {
+				f := strings.Fields(l)
+				if len(f) >= 2 {
+					v, _ := strconv.ParseInt(f[1], 10, 64)
+					total += v
+				}
+			}
+		}
+	}
+	return total
+}
+
+// sysTicks: user+nice+system and steal over all CPUs, from /proc/stat.
+func sysTicks() (busy, steal int64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 {
+		return 0, 0
+	}
+	v := func(i int) int64 { x, _ := strconv.ParseInt(f[i], 10, 64); return x }
+	return v(1) + v(2) + v(3), v(8)
+}
+
+// plannedSeconds: the measuring time of the plan with durations dur and warm.
+func (h *harness) plannedSeconds(dur, warm int) int {
+	n := 0
+	for _, s := range h.scenarios() {
+		for _, t := range s.targets {
+			if tg := h.targets[t]; tg != nil && tg.p != nil && (s.kind != "h2" || tg.h2port != 0) {
+				n++
+			}
+		}
+	}
+	return n * h.cfg.rounds * (dur + warm + 1)
+}
+
+func (h *harness) measureAll() {
+	// fit the plan into the budget by shortening the runs (never below 1 s)
+	if h.cfg.budget > 0 {
+		for h.cfg.dur > 1 && h.plannedSeconds(h.cfg.dur, h.cfg.warm) > h.cfg.budget {
+			h.cfg.dur--
+		}
+		for h.cfg.warm > 0 && h.plannedSeconds(h.cfg.dur, h.cfg.warm) > h.cfg.budget {
+			h.cfg.warm--
+		}
+	}
+	h.printf("mode %s: %d round(s), %d s per run, %d s warm-up, scenarios %s; planned ~%d s of measuring\n",
+		h.cfg.mode, h.cfg.rounds, h.cfg.dur, h.cfg.warm, h.cfg.scenarios, h.plannedSeconds(h.cfg.dur, h.cfg.warm))
+	extraUsed := 0
+	for r := 1; r <= h.cfg.rounds; r++ {
+		for _, s := range h.scenarios() {
+			var ts []*target
+			for _, name := range s.targets {
+				t := h.targets[name]
+				if t == nil || t.p == nil {
+					continue
+				}
+				if s.kind == "h2" && t.h2port == 0 {
+					continue
+				}
+				ts = append(ts, t)
+			}
+			if len(ts) == 0 {
+				continue
+			}
+			for i := range ts {
+				if h.ctx.Err() != nil {
+					return
+				}
+				t := ts[(i+r-1)%len(ts)] // rotate the order each round
+				h.warmUp(s, t)
+				sm := h.measure(r, s, t)
+				if sm.noisy && extraUsed < h.cfg.extra {
+					extraUsed += h.cfg.dur
+					h.printf("  (noisy: other %.0f%%, steal %.0f%% during %s %s: measuring again)\n", sm.other, sm.steal, s.id, t.name)
+					sm = h.measure(r, s, t)
+					sm.remeasured = true
+				}
+				h.samples = append(h.samples, sm)
+				h.printf("round %d (%s) %-16s %9.0f req/s  p50 %7.0f µs  p99 %7.0f µs  CPU %6.1f µs/req  core %3.0f%%  other %3.0f%%  steal %3.0f%%%s\n",
+					r, s.id, t.name, sm.rps, sm.p50, sm.p99, sm.cpuPerReq(), sm.busy, sm.other, sm.steal, errNote(sm.errs))
+			}
+		}
+	}
+}
+
+func errNote(e string) string {
+	if e == "" {
+		return ""
+	}
+	return "  errors: " + e
+}
+
+func (h *harness) url(s scenario, t *target) string {
+	return fmt.Sprintf("http://127.0.0.1:%d%s%s", t.port, t.prefix, s.path)
+}
+
+func (h *harness) loadCmd(ctx context.Context, s scenario, t *target, dur int) *exec.Cmd {
+	argv := append(append([]string{}, h.niceArgs...), "taskset", "-c", strconv.Itoa(h.cfg.loadCore))
+	switch s.kind {
+	case "h2":
+		argv = append(argv, "h2load", "-c", "10", "-m", "10", "-t", "1", "-D", strconv.Itoa(dur),
+			"--log-file", filepath.Join(h.work, "h2load.log"),
+			fmt.Sprintf("http://127.0.0.1:%d%s%s", t.h2port, t.prefix, s.path))
+	case "rate":
+		argv = append(argv, h.self, "rate", "-url", h.url(s, t), "-rate", strconv.Itoa(h.cfg.rate),
+			"-dur", fmt.Sprintf("%ds", dur), "-conns", "64")
+	default:
+		argv = append(argv, "wrk", "-t1", "-c"+strconv.Itoa(h.cfg.conns), "-d"+strconv.Itoa(dur)+"s", "--timeout", "2s", "--latency")
+		if s.close {
+			argv = append(argv, "-H", "Connection: close")
+		}
+		argv = append(argv, h.url(s, t))
+	}
+	c := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	c.Env = append(os.Environ(), "GOMAXPROCS=1")
+	return c
+}
+
+func (h *harness) warmUp(s scenario, t *target) {
+	if h.cfg.warm <= 0 {
+		return
+	}
+	ws := s
+	if s.kind == "rate" {
+		ws.kind = "wrk"
+	}
+	ctx, cancel := context.WithTimeout(h.ctx, time.Duration(h.cfg.warm+15)*time.Second)
+	defer cancel()
+	_ = h.loadCmd(ctx, ws, t, h.cfg.warm).Run()
+}
+
+// measure runs the load generator once and reads the target's CPU time around it.
+func (h *harness) measure(r int, s scenario, t *target) sample {
+	sm := sample{round: r, scen: s.id, target: t.name}
+	ctx, cancel := context.WithTimeout(h.ctx, time.Duration(h.cfg.dur+20)*time.Second)
+	defer cancel()
+	c := h.loadCmd(ctx, s, t, h.cfg.dur)
+	var out strings.Builder
+	c.Stdout, c.Stderr = &out, &out
+	pid, upPid := t.p.pid(), h.up.pid()
+	c0, u0 := cpuTicks(pid), cpuTicks(upPid)
+	b0, st0 := sysTicks()
+	w0 := time.Now()
+	err := c.Run()
+	c1, u1 := cpuTicks(pid), cpuTicks(upPid)
+	b1, st1 := sysTicks()
+	el := time.Since(w0).Seconds()
+	sm.cpuS = float64(c1-c0) / h.tck
+	sm.upCPU = float64(u1-u0) / h.tck
+	if c.ProcessState != nil {
+		sm.loadCPU = (c.ProcessState.UserTime() + c.ProcessState.SystemTime()).Seconds()
+	}
+	sm.busy = 100 * sm.cpuS / el
+	other := float64(b1-b0)/h.tck - sm.cpuS - sm.upCPU - sm.loadCPU
+	sm.other = max(0, 100*other/el)
+	sm.steal = 100 * float64(st1-st0) / h.tck / el
+	sm.noisy = sm.other > maxOther || sm.steal > maxSteal
+	text := out.String()
+	if err != nil {
+		sm.errs = fmt.Sprintf("%v: %s", err, strings.ReplaceAll(lastLines(text, 2), "\n", " | "))
+	}
+	switch s.kind {
+	case "wrk":
+		parseWrk(text, &sm)
+	case "h2":
+		parseH2load(text, filepath.Join(h.work, "h2load.log"), &sm)
+	case "rate":
+		parseRate(text, &sm, h.cfg.dur)
+	}
+	return sm
+}
+
+var (
+	reWrkRPS  = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	reWrkReqs = regexp.MustCompile(`(\d+) requests in`)
+	reWrkPct  = regexp.MustCompile(`(?m)^\s+(50|99)(?:\.000)?%\s+([0-9.]+)(us|ms|s)\s*$`)
+	reWrkErr  = regexp.MustCompile(`(?m)^\s*(Non-2xx or 3xx responses: \d+|Socket errors: .*)$`)
+)
+
+func parseWrk(text string, sm *sample) {
+	if m := reWrkRPS.FindStringSubmatch(text); m != nil {
+		sm.rps, _ = strconv.ParseFloat(m[1], 64)
+	}
+	if m := reWrkReqs.FindStringSubmatch(text); m != nil {
+		sm.reqs, _ = strconv.ParseInt(m[1], 10, 64)
+	}
+	for _, m := range reWrkPct.FindAllStringSubmatch(text, -1) {
+		v, _ := strconv.ParseFloat(m[2], 64)
+		switch m[3] {
+		case "ms":
+			v *= 1e3
+		case "s":
+			v *= 1e6
+		}
+		if m[1] == "50" {
+			sm.p50 = v
+		} else {
+			sm.p99 = v
+		}
+	}
+	var errs []string
+	for _, m := range reWrkErr.FindAllStringSubmatch(text, -1) {
+		errs = append(errs, strings.TrimSpace(m[1]))
+	}
+	if len(errs) > 0 {
+		sm.errs = strings.TrimSpace(sm.errs + " " + strings.Join(errs, "; "))
+	}
+}
+
+var (
+	reH2Fin  = regexp.MustCompile(`finished in [0-9.]+m?s, ([0-9.]+) req/s`)
+	reH2Reqs = regexp.MustCompile(`requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored`)
+)
+
+func parseH2load(text, logFile string, sm *sample) {
+	if m := reH2Fin.FindStringSubmatch(text); m != nil {
+		sm.rps, _ = strconv.ParseFloat(m[1], 64)
+	}
+	if m := reH2Reqs.FindStringSubmatch(text); m != nil {
+		sm.reqs, _ = strconv.ParseInt(m[1], 10, 64)
+		if m[2] != "0" || m[3] != "0" {
+			sm.errs = strings.TrimSpace(sm.errs + fmt.Sprintf(" failed %s, errored %s", m[2], m[3]))
+		}
+	}
+	f, err := os.Open(logFile)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	defer os.Remove(logFile)
+	var lat []float64
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		p := strings.Split(sc.Text(), "\t")
+		if len(p) >= 3 {
+			if v, err := strconv.ParseFloat(p[2], 64); err == nil {
+				lat = append(lat, v)
+			}
+		}
+	}
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		sm.p50 = lat[int(0.5*float64(len(lat)-1))]
+		sm.p99 = lat[int(0.99*float64(len(lat)-1))]
+	}
+}
+
+func parseRate(text string, sm *sample, dur int) {
+	for _, l := range strings.Split(text, "\n") {
+		f := strings.Fields(l)
+		if len(f) == 8 && f[0] == "RATE" {
+			n := func(i int) float64 { v, _ := strconv.ParseFloat(f[i], 64); return v }
+			sm.reqs = int64(n(2))
+			sm.rps = n(2) / float64(dur)
+			sm.p50, sm.p99 = n(4), n(5)
+			if n(3) > 0 {
+				sm.errs = strings.TrimSpace(sm.errs + fmt.Sprintf(" %d of %d requests failed", int(n(3)), int(n(1))))
+			}
+		}
+	}
+}
+
+// memResult: RSS of a target before and while holding idle keep-alive connections.
+type memResult struct {
+	target         string
+	conns, failed  int
+	before, during int64 // KiB
+	err            string
+}
+
+func (h *harness) measureMemory() {
+	if h.cfg.idleConns <= 0 || h.ctx.Err() != nil {
+		return
+	}
+	for _, name := range h.cfg.idleOn {
+		t := h.targets[name]
+		if t == nil || t.p == nil {
+			continue
+		}
+		p := t.p
+		port := t.port
+		if name == "tollgate" {
+			// a fresh instance: RSS without the heap the load runs grew
+			conf := filepath.Join(h.work, "tollgate.yaml")
+			port = h.freePort()
+			var err error
+			p, err = h.startProc("tollgate-mem", h.cfg.proxyCore, []string{"GOMAXPROCS=1"}, h.cfg.tollgate, "run", "--config", conf,
+				"--proxy-listen", fmt.Sprintf("127.0.0.1:%d", port), "--admin-listen", "", "--log-level", "warn", "--watch=false")
+			if err == nil {
+				err = h.waitUp(p, port, "/1k", 20*time.Second)
+			}
+			if err != nil {
+				h.mem = append(h.mem, memResult{target: name, err: err.Error()})
+				continue
+			}
+		}
+		n := h.cfg.idleConns
+		switch name {
+		case "haproxy":
+			n = min(n, haproxyMaxconn(h.nofile)-50)
+		case "nginx":
+			n = min(n, min(12000, h.nofile-100)-50)
+		default:
+			n = min(n, h.nofile-100)
+		}
+		h.mem = append(h.mem, h.idleRSS(name, p, port, n))
+		if name == "tollgate" {
+			p.stop()
+		}
+		m := h.mem[len(h.mem)-1]
+		h.printf("memory %-10s RSS %6.1f MB idle, %6.1f MB with %d idle keep-alive connections (%d failed) %s\n",
+			m.target, float64(m.before)/1024, float64(m.during)/1024, m.conns, m.failed, m.err)
+	}
+}
+
+func (h *harness) idleRSS(name string, p *proc, port, n int) memResult {
+	m := memResult{target: name, before: rssKB(p.pid())}
+	ctx, cancel := context.WithTimeout(h.ctx, 90*time.Second)
+	defer cancel()
+	argv := append(append([]string{}, h.niceArgs...), "taskset", "-c", strconv.Itoa(h.cfg.loadCore),
+		h.self, "idle", "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-n", strconv.Itoa(n))
+	c := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	stdin, err := c.StdinPipe()
+	if err != nil {
+		m.err = err.Error()
+		return m
+	}
+	stdout, err := c.StdoutPipe()
+	if err != nil {
+		m.err = err.Error()
+		return m
+	}
+	if err := c.Start(); err != nil {
+		m.err = err.Error()
+		return m
+	}
+	defer func() { stdin.Close(); _ = c.Wait() }()
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 3 && f[0] == "READY" {
+			m.conns, _ = strconv.Atoi(f[1])
+			m.failed, _ = strconv.Atoi(f[2])
+			break
+		}
+	}
+	if m.conns == 0 {
+		m.err = "no connection opened"
+		return m
+	}
+	time.Sleep(time.Second)
+	m.during = rssKB(p.pid())
+	return m
+}
