@@ -98,6 +98,14 @@ type Feedback interface {
 	Done(t *Target, took time.Duration, failed bool)
 }
 
+// Counter is implemented by the pickers whose Pick counts the target until Done
+// (least-connections). The proxy calls Claim for a target it chose without Pick, and
+// Discard for a picked target it did not use (a retry skipping a target it already tried).
+type Counter interface {
+	Claim(t *Target)
+	Discard(t *Target)
+}
+
 // Options tune the pickers New builds; the zero value is Kong's defaults.
 type Options struct {
 	// Slots is the size of the consistent-hashing ring: Kong's upstream.slots (10–65536,
@@ -146,6 +154,7 @@ var (
 	_ Picker   = roundRobinPicker{}
 	_ Picker   = (*LeastConnections)(nil)
 	_ Feedback = (*LeastConnections)(nil)
+	_ Counter  = (*LeastConnections)(nil)
 	_ Picker   = (*Ring)(nil)
 	_ Picker   = (*Latency)(nil)
 	_ Feedback = (*Latency)(nil)

@@ -98,3 +98,10 @@ func (lc *LeastConnections) Done(t *Target, _ time.Duration, _ bool) { t.infligh
 
 // Targets lists the targets in configuration order.
 func (lc *LeastConnections) Targets() []*Target { return lc.targets }
+
+// Claim counts t as picked although Pick did not choose it (a retry sent to a target the
+// picker would not have chosen), so that the Done that follows keeps the count balanced.
+func (lc *LeastConnections) Claim(t *Target) { t.inflight.Add(1) }
+
+// Discard undoes a Pick whose target is not used after all.
+func (lc *LeastConnections) Discard(t *Target) { t.inflight.Add(-1) }

@@ -463,6 +463,32 @@ upstreams:
 			`kong.yml:29: upstream "h": hash_fallback: expected one of: none, consumer, ip, header, cookie, query_arg, uri_capture`,
 			`kong.yml:30: upstream "i": @entity: values of these fields must be distinct: 'hash_on_query_arg', 'hash_fallback_query_arg'`,
 		}},
+		{"resilience extensions", `_format_version: "3.0"
+services:
+- name: s
+  url: http://h
+  try_timeout: -1
+  retry_budget: {percent: 120, min_concurrency: x, colour: 1}
+  circuit_breaker: {error_ratio: 1.5, window: 0, half_open_requests: 0, http_statuses: [99]}
+- name: t
+  url: http://h
+  circuit_breaker: {window: 5}
+upstreams:
+- name: u
+  circuit_breaker: []
+`, []string{
+			`kong.yml:5: service "s": try_timeout: value should be between 0 and 2147483646`,
+			`kong.yml:6: service "s": retry_budget.percent: value should be between 0 and 100`,
+			`kong.yml:6: service "s": retry_budget.min_concurrency: expected an integer`,
+			`kong.yml:6: service "s": retry_budget.colour: unknown field`,
+			`kong.yml:7: service "s": circuit_breaker.error_ratio: value should be between 0 and 1`,
+			`kong.yml:7: service "s": circuit_breaker.window: value should be between 0.1 and 3600`,
+			`kong.yml:7: service "s": circuit_breaker.half_open_requests: value should be between 1 and 1000`,
+			`kong.yml:7: service "s": circuit_breaker.http_statuses[0]: value should be between 100 and 999`,
+			`kong.yml:7: service "s": circuit_breaker: at least one of 'consecutive_failures', 'error_ratio' must be set`,
+			`kong.yml:10: service "t": circuit_breaker: at least one of 'consecutive_failures', 'error_ratio' must be set`,
+			`kong.yml:13: upstream "u": circuit_breaker: expected a record`,
+		}},
 		{"healthchecks", `_format_version: "3.0"
 upstreams:
 - name: a

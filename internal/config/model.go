@@ -65,6 +65,13 @@ type Service struct {
 	CACertificates    []string `json:"ca_certificates" yaml:"ca_certificates"`
 	ClientCertificate string   `json:"-" yaml:"-"` // certificate id; "" = null
 
+	// Extensions (resilience.go): a breaker for the service as a whole, the budget that
+	// bounds its retries, and a bound on each try (milliseconds, 0 = none) on top of Kong's
+	// between-reads timeouts.
+	CircuitBreaker *CircuitBreaker `json:"circuit_breaker,omitempty" yaml:"circuit_breaker,omitempty"`
+	RetryBudget    *RetryBudget    `json:"retry_budget,omitempty" yaml:"retry_budget,omitempty"` // nil: DefaultRetryBudget
+	TryTimeout     int             `json:"try_timeout,omitempty" yaml:"try_timeout,omitempty"`
+
 	// Routes are the routes whose service is this one, in document order.
 	Routes []*Route `json:"-" yaml:"-"`
 }
@@ -121,6 +128,8 @@ type Upstream struct {
 	HostHeader             string       `json:"host_header" yaml:"host_header"` // "" = null
 	UseSRVName             bool         `json:"use_srv_name" yaml:"use_srv_name"`
 	ClientCertificate      string       `json:"-" yaml:"-"` // not supported yet: always ""
+	// CircuitBreaker (an extension, resilience.go) gives every target its own breaker.
+	CircuitBreaker *CircuitBreaker `json:"circuit_breaker,omitempty" yaml:"circuit_breaker,omitempty"`
 
 	Targets []*Target `json:"-" yaml:"-"`
 }

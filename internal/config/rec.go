@@ -170,7 +170,7 @@ func (r *rec) number(name string, lo, hi float64) (float64, bool) {
 		return 0, false
 	}
 	if v < lo || v > hi {
-		r.errf(name, n.Line, between(int64(lo), int64(hi)))
+		r.errf(name, n.Line, "value should be between "+strconv.FormatFloat(lo, 'f', -1, 64)+" and "+strconv.FormatFloat(hi, 'f', -1, 64))
 		return 0, false
 	}
 	return v, true

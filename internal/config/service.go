@@ -104,6 +104,11 @@ func (l *loader) parseService(e *ent) {
 	if v, ok := r.boolean("enabled"); ok {
 		s.Enabled = v
 	}
+	s.CircuitBreaker = circuitBreaker(r)
+	s.RetryBudget = retryBudget(r)
+	if v, ok := r.integer("try_timeout", 0, maxTimeout); ok {
+		s.TryTimeout = v
+	}
 	for _, f := range []string{"tls_verify", "tls_verify_depth", "ca_certificates", "client_certificate"} {
 		r.unsupported(f)
 	}

@@ -107,6 +107,7 @@ func (l *loader) parseUpstream(e *ent) {
 		u.UseSRVName = v
 	}
 	r.unsupported("client_certificate")
+	u.CircuitBreaker = circuitBreaker(r)
 	if hc := r.record("healthchecks"); hc != nil {
 		l.healthchecks(hc, &u.Healthchecks)
 		hc.finish()

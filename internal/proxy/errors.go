@@ -105,6 +105,11 @@ func isRefused(err error) bool {
 	return errors.Is(err, syscall.ECONNREFUSED)
 }
 
+// isReset tells a connection the upstream reset or closed under a request in progress.
+func isReset(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
 // appendErrorBody renders a gateway error like kong.response.error: the type follows the
 // client's Accept header (JSON when absent, */*, or unknown), the body carries the request id.
 // JSON is the default for every error, also for upstream failures where Kong falls back to

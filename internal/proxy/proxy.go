@@ -543,15 +543,26 @@ func (p *Proxy) forward(st *reqState) {
 		req.SetBodyStream(st.up.body, st.up.bodySize)
 	}
 	idempotent := isIdempotent(req.Header.Method())
+	// a streamed body is consumed by the first try; a buffered one (or none) can be resent
+	resendable := st.up.body == nil
 	key := p.hashKey(st, svc)
 	fb, _ := svc.Balancer.(balancer.Feedback)
-	var err error
+	req.SetTimeout(svc.TryTimeout)
+	svc.Budget.Enter()
+	defer svc.Budget.Leave()
+	var (
+		err     error
+		done    tried
+		retried bool // holds a retry budget slot
+		waited  time.Duration
+	)
 	for try := 0; ; try++ {
 		var t *balancer.Target
-		t, err = svc.Balancer.Pick(key)
+		t, err = pickTry(svc.Balancer, key, done, try)
 		if err != nil {
 			break
 		}
+		done.add(t)
 		st.target = t
 		host := st.up.host
 		if st.hostAuto && host == st.hostInit {
@@ -561,37 +572,47 @@ func (p *Proxy) forward(st *reqState) {
 		hc := svc.TransportFor(t).(*fasthttp.HostClient)
 		c.UpstreamStart = time.Now()
 		err = hc.Do(req, &st.resp)
+		took := time.Since(c.UpstreamStart)
+		waited += took
 		p.report(svc, t, &st.resp, err)
-		if err == nil && try < svc.Retries && idempotent && st.up.body == nil && p.retryStatus(st.resp.StatusCode()) {
+		if retried {
+			svc.Budget.RetryDone()
+			retried = false
+		}
+		var again bool
+		if err == nil {
 			// nginx's proxy_next_upstream http_502/http_503 (an opt-in extension): drop this
 			// answer and try again, only for requests that are safe to repeat and whose body
 			// (if any) is buffered, so it can be sent again.
+			again = idempotent && resendable && p.retryStatus(st.resp.StatusCode())
+			if !again {
+				// the pick ends with the response body (finish): least-connections counts it
+				// in flight until then
+				st.feedback = fb
+				break
+			}
+		} else {
+			again = retryable(err, idempotent, resendable)
+		}
+		if fb != nil {
+			fb.Done(t, took, true)
+		}
+		if !again || try >= svc.Retries {
+			break
+		}
+		if !svc.Budget.TryRetry() {
+			p.log.Warn("retry budget exhausted", "request_id", c.RequestID, "service", svc.Config.Name, "target", t.Addr)
+			break
+		}
+		retried = true
+		if err == nil {
 			p.log.Debug("retrying upstream on status", "request_id", c.RequestID, "target", t.Addr, "status", st.resp.StatusCode())
 			if st.resp.IsBodyStream() {
 				_ = st.resp.CloseBodyStream()
 			}
-			if fb != nil {
-				fb.Done(t, time.Since(c.UpstreamStart), true)
-			}
-			continue
+		} else {
+			p.log.Debug("retrying upstream", "request_id", c.RequestID, "target", t.Addr, "error", err)
 		}
-		if err == nil {
-			// the pick ends with the response body (finish): least-connections counts it
-			// in flight until then
-			st.feedback = fb
-			break
-		}
-		if fb != nil {
-			fb.Done(t, time.Since(c.UpstreamStart), true)
-		}
-		// Connection-level failures before the request was taken are safe to retry for every
-		// method; others only when the request is idempotent and its body can be resent.
-		safe := isRefused(err) || errors.Is(err, fasthttp.ErrDialTimeout) ||
-			(idempotent && (st.up.body == nil) && errors.Is(err, fasthttp.ErrConnectionClosed))
-		if try >= svc.Retries || !safe {
-			break
-		}
-		p.log.Debug("retrying upstream", "request_id", c.RequestID, "target", t.Addr, "error", err)
 	}
 	if err != nil {
 		status, msg := upstreamStatus(err)
@@ -600,9 +621,14 @@ func (p *Proxy) forward(st *reqState) {
 			status, msg = 408, "Request timeout"
 		}
 		if st.target != nil {
-			p.log.Warn("upstream call failed", "request_id", c.RequestID, "target", st.target.Addr, "status", status, "error", err)
+			p.log.Warn("upstream call failed", "request_id", c.RequestID, "target", st.target.Addr, "status", status, "waited_ms", waited.Milliseconds(), "error", err)
 		}
 		p.fail(st, status, msg)
+		if st.target != nil {
+			// how long the client waited on the upstream, over every try
+			st.scratch = itoa(st.scratch[:0], int(waited.Milliseconds()))
+			st.resp.Header.SetBytesV("X-Tollgate-Upstream-Latency", st.scratch)
+		}
 		return
 	}
 	c.UpstreamFirstByte = time.Now()

@@ -87,19 +87,29 @@ func (ts *Transports) CloseIdle() {
 // whole response, hence this wrapper. To keep the hot path cheap the deadline is only pushed
 // when less than three quarters of it remain (the effective bound is between 3/4 and 1× the
 // configured timeout).
+//
+// A deadline fasthttp sets itself (the service's try_timeout, given per request with
+// Request.SetTimeout) is a hard bound: the between-reads deadline never moves past it.
 type timeoutConn struct {
 	net.Conn
 	read, write       time.Duration
 	rdDeadline, wrDue time.Time
+	hardRd, hardWr    time.Time
 }
 
 func (c *timeoutConn) Read(p []byte) (int, error) {
 	if c.read > 0 {
 		now := time.Now()
 		if c.rdDeadline.Sub(now) < c.read*3/4 {
-			c.rdDeadline = now.Add(c.read)
-			if err := c.Conn.SetReadDeadline(c.rdDeadline); err != nil {
-				return 0, err
+			next := now.Add(c.read)
+			if !c.hardRd.IsZero() && c.hardRd.Before(next) {
+				next = c.hardRd
+			}
+			if !next.Equal(c.rdDeadline) {
+				c.rdDeadline = next
+				if err := c.Conn.SetReadDeadline(next); err != nil {
+					return 0, err
+				}
 			}
 		}
 	}
@@ -110,11 +120,36 @@ func (c *timeoutConn) Write(p []byte) (int, error) {
 	if c.write > 0 {
 		now := time.Now()
 		if c.wrDue.Sub(now) < c.write*3/4 {
-			c.wrDue = now.Add(c.write)
-			if err := c.Conn.SetWriteDeadline(c.wrDue); err != nil {
-				return 0, err
+			next := now.Add(c.write)
+			if !c.hardWr.IsZero() && c.hardWr.Before(next) {
+				next = c.hardWr
+			}
+			if !next.Equal(c.wrDue) {
+				c.wrDue = next
+				if err := c.Conn.SetWriteDeadline(next); err != nil {
+					return 0, err
+				}
 			}
 		}
 	}
 	return c.Conn.Write(p)
+}
+
+// SetReadDeadline records a deadline set by the client library as the hard bound (zero
+// clears it).
+func (c *timeoutConn) SetReadDeadline(t time.Time) error {
+	c.hardRd, c.rdDeadline = t, t
+	return c.Conn.SetReadDeadline(t)
+}
+
+// SetWriteDeadline is SetReadDeadline for writes.
+func (c *timeoutConn) SetWriteDeadline(t time.Time) error {
+	c.hardWr, c.wrDue = t, t
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// SetDeadline sets both.
+func (c *timeoutConn) SetDeadline(t time.Time) error {
+	c.hardRd, c.rdDeadline, c.hardWr, c.wrDue = t, t, t, t
+	return c.Conn.SetDeadline(t)
 }

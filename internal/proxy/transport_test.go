@@ -73,3 +73,50 @@ func TestTransportReadTimeoutBetweenReads(t *testing.T) {
 		})
 	}
 }
+
+// TestTransportTryTimeoutIsHard: a per-request timeout (try_timeout) cuts a steady stream
+// that the between-reads timeout alone lets through.
+func TestTransportTryTimeoutIsHard(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for i := 0; i < 20; i++ {
+			_, _ = w.Write([]byte("chunk\n"))
+			w.(http.Flusher).Flush()
+			time.Sleep(50 * time.Millisecond)
+		}
+	}))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	ts := NewTransports()
+	svc := &snapshot.Service{Scheme: "http", ConnectTimeout: time.Second, ReadTimeout: 300 * time.Millisecond, WriteTimeout: time.Second}
+	hc := ts.For(svc, &balancer.Target{Addr: addr}).(*fasthttp.HostClient)
+	for _, tc := range []struct {
+		name    string
+		timeout time.Duration
+		wantErr bool
+	}{{"no try timeout: the 1 s stream completes", 0, false}, {"try timeout 250ms cuts it", 250 * time.Millisecond, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var req fasthttp.Request
+			var resp fasthttp.Response
+			req.SetRequestURI("http://" + addr + "/")
+			req.SetTimeout(tc.timeout)
+			start := time.Now()
+			err := hc.Do(&req, &resp)
+			if err == nil && resp.IsBodyStream() {
+				buf := make([]byte, 64)
+				for err == nil {
+					_, err = resp.BodyStream().Read(buf)
+				}
+				if err.Error() == "EOF" {
+					err = nil
+				}
+				_ = resp.CloseBodyStream()
+			}
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v after %v, wantErr %v", err, time.Since(start), tc.wantErr)
+			}
+			if tc.wantErr && time.Since(start) > 700*time.Millisecond {
+				t.Errorf("cut after %v, want about 250ms", time.Since(start))
+			}
+		})
+	}
+}

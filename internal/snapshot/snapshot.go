@@ -63,7 +63,12 @@ type Service struct {
 	TargetHost                                bool
 	ConnectTimeout, WriteTimeout, ReadTimeout time.Duration
 	Retries                                   int
-	Balancer                                  balancer.Picker
+	// TryTimeout bounds each try, response body included (Envoy's per_try_timeout; the
+	// try_timeout extension); 0 = only Kong's between-reads timeouts.
+	TryTimeout time.Duration
+	// Budget bounds the retries in flight (the retry_budget extension, Envoy's defaults).
+	Budget   *RetryBudget
+	Balancer balancer.Picker
 	// Upstream is the upstream entity the service balances over (nil for a direct host):
 	// its hash_on settings tell the proxy which key a hashing pick uses.
 	Upstream *config.Upstream
@@ -212,6 +217,8 @@ func compileService(pools map[string]*Pool, svc *config.Service, opt Options) (*
 		WriteTimeout:   time.Duration(svc.WriteTimeout) * time.Millisecond,
 		ReadTimeout:    time.Duration(svc.ReadTimeout) * time.Millisecond,
 		Retries:        svc.Retries,
+		TryTimeout:     time.Duration(svc.TryTimeout) * time.Millisecond,
+		Budget:         newRetryBudget(svc.RetryBudget),
 	}
 	if svc.Path != nil && *svc.Path != "" {
 		cs.Path = *svc.Path
