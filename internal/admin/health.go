@@ -12,6 +12,14 @@ import (
 type HealthBackend interface {
 	TargetsHealth(upstream string) (map[string]string, bool)
 	SetTargetHealth(upstream, target string, healthy bool) error
+	BalancerHealth(upstream string) (BalancerHealth, bool)
+}
+
+// BalancerHealth is the upstream's own verdict under healthchecks.threshold, with the target
+// weights behind it.
+type BalancerHealth struct {
+	Health                        string
+	Total, Available, Unavailable int
 }
 
 // upstreamHealth is GET /upstreams/{a}/health: the upstream's targets, each with its
@@ -23,8 +31,24 @@ func (h *handler) upstreamHealth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	up := p.ent.(*config.Upstream)
+	hb, _ := h.opts.Backend.(HealthBackend)
+	if r.URL.Query().Get("balancer_health") == "1" || r.URL.Query().Get("balancer_health") == "true" {
+		// Kong's shape for the balancer's verdict
+		b := BalancerHealth{Health: "HEALTHCHECKS_OFF"}
+		if hb != nil {
+			if got, ok := hb.BalancerHealth(up.Name); ok {
+				b = got
+			}
+		}
+		data := obj{{"id", up.ID}, {"health", b.Health}, {"balancer_health", b.Health}, {"details", obj{
+			{"healthy", b.Health != "UNHEALTHY"},
+			{"weight", obj{{"total", b.Total}, {"available", b.Available}, {"unavailable", b.Unavailable}}},
+		}}}
+		writeJSON(w, http.StatusOK, obj{{"data", data}, {"next", nil}, {"node_id", h.opts.NodeID}})
+		return
+	}
 	var states map[string]string
-	if hb, ok := h.opts.Backend.(HealthBackend); ok {
+	if hb != nil {
 		states, _ = hb.TargetsHealth(up.Name)
 	}
 	v := viewer{cfg: ix.cfg, now: now}

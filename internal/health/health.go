@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"maps"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,10 @@ type Upstream struct {
 	Config     config.Healthchecks
 	Targets    []*balancer.Target
 	HostHeader string // the upstream's host_header ("" = the target's host)
+	// Down, when set, is raised while the healthy share of the targets' weight is under
+	// healthchecks.threshold percent: Kong then fails the whole upstream (503) rather than
+	// pile the load on the few targets left.
+	Down *atomic.Bool
 }
 
 // Health values, Kong's words.
@@ -63,6 +68,8 @@ type upState struct {
 	hostHeader string
 	targets    []*target // in config order
 	byAddr     map[string]*target
+	weights    []int // total weight per target, parallel to targets
+	down       *atomic.Bool
 	cancel     context.CancelFunc
 	done       chan struct{}
 }
@@ -74,6 +81,7 @@ type target struct {
 
 	mu        sync.Mutex
 	healthy   bool
+	up        atomic.Bool // healthy, readable without mu (threshold sums)
 	successes int
 	tcpFails  int
 	httpFails int
@@ -116,9 +124,12 @@ func (c *Checker) Apply(ups []Upstream) {
 	next := make(map[string]*upState, len(ups))
 	for _, u := range ups {
 		prev := old[u.Name]
-		st := &upState{name: u.Name, cfg: u.Config, hostHeader: u.HostHeader, byAddr: map[string]*target{}}
+		st := &upState{name: u.Name, cfg: u.Config, hostHeader: u.HostHeader, byAddr: map[string]*target{}, down: u.Down}
 		for _, bt := range u.Targets {
 			tg := st.byAddr[bt.Addr]
+			if tg != nil {
+				st.weights[slices.Index(st.targets, tg)] += bt.Weight
+			}
 			if tg == nil {
 				if prev != nil {
 					tg = prev.byAddr[bt.Addr]
@@ -131,12 +142,15 @@ func (c *Checker) Apply(ups []Upstream) {
 				tg.mu.Unlock()
 				st.byAddr[bt.Addr] = tg
 				st.targets = append(st.targets, tg)
+				st.weights = append(st.weights, bt.Weight)
 			}
 			tg.mu.Lock()
 			tg.objs = append(tg.objs, bt)
 			bt.SetHealthy(tg.healthy)
+			tg.up.Store(tg.healthy)
 			tg.mu.Unlock()
 		}
+		st.updateGate(c.log)
 		sameChecks := prev != nil && reflect.DeepEqual(prev.cfg, u.Config) && prev.hostHeader == u.HostHeader
 		if sameChecks && prev.cancel != nil && sameAddrs(prev, st) {
 			st.cancel, st.done = prev.cancel, prev.done
@@ -158,6 +172,59 @@ func (c *Checker) Apply(ups []Upstream) {
 		}
 	}
 	c.ups.Store(&next)
+}
+
+// updateGate raises or lowers the upstream's Down flag from healthchecks.threshold: the
+// upstream is down while its healthy weight is under threshold percent of its total weight.
+// It reads each target's atomic mirror, so it needs no target's lock.
+func (u *upState) updateGate(log *slog.Logger) {
+	if u.down == nil {
+		return
+	}
+	var total, healthy int
+	for i, tg := range u.targets {
+		total += u.weights[i]
+		if tg.up.Load() {
+			healthy += u.weights[i]
+		}
+	}
+	down := u.cfg.Threshold > 0 && total > 0 && float64(healthy)*100 < u.cfg.Threshold*float64(total)
+	if u.down.Swap(down) != down {
+		state := Healthy
+		if down {
+			state = Unhealthy
+		}
+		log.Warn("upstream health changed", "upstream", u.name, "health", state,
+			"healthy_weight", healthy, "total_weight", total, "threshold", u.cfg.Threshold)
+	}
+}
+
+// BalancerHealth is GET /upstreams/{u}/health?balancer_health=1: the upstream's own verdict
+// and the weights behind it (Kong's shape).
+type BalancerHealth struct {
+	Health                        string // HEALTHY or UNHEALTHY
+	Total, Available, Unavailable int
+}
+
+// Balancer reports the upstream's verdict under healthchecks.threshold.
+func (c *Checker) Balancer(upstream string) (BalancerHealth, bool) {
+	u := (*c.ups.Load())[upstream]
+	if u == nil {
+		return BalancerHealth{}, false
+	}
+	var b BalancerHealth
+	for i, tg := range u.targets {
+		b.Total += u.weights[i]
+		if tg.up.Load() {
+			b.Available += u.weights[i]
+		}
+	}
+	b.Unavailable = b.Total - b.Available
+	b.Health = Healthy
+	if u.cfg.Threshold > 0 && b.Total > 0 && float64(b.Available)*100 < u.cfg.Threshold*float64(b.Total) {
+		b.Health = Unhealthy
+	}
+	return b, true
 }
 
 func sameAddrs(a, b *upState) bool {
@@ -227,9 +294,11 @@ func (c *Checker) set(u *upState, tg *target, healthy bool, reason string) {
 		return
 	}
 	tg.healthy = healthy
+	tg.up.Store(healthy)
 	for _, bt := range tg.objs {
 		bt.SetHealthy(healthy)
 	}
+	u.updateGate(c.log)
 	state := Healthy
 	if !healthy {
 		state = Unhealthy

@@ -195,3 +195,64 @@ func TestIntervalZeroMeansNoProbes(t *testing.T) {
 		t.Errorf("%d probes with interval 0", hits.Load())
 	}
 }
+
+// TestThreshold: the upstream is down while its healthy weight is under the threshold
+// percentage, whatever made targets unhealthy, and up again when enough come back.
+func TestThreshold(t *testing.T) {
+	tests := []struct {
+		name      string
+		threshold float64
+		weights   []int
+		down      []int // targets marked unhealthy
+		want      bool  // upstream down
+	}{
+		{"threshold 0 never fails the upstream", 0, []int{100, 100}, []int{0, 1}, false},
+		{"half the weight left, threshold 50", 50, []int{100, 100}, []int{0}, false},
+		{"half the weight left, threshold 51", 51, []int{100, 100}, []int{0}, true},
+		{"weights count, not targets", 60, []int{300, 100, 100}, []int{1, 2}, false},
+		{"weights count, heavy one down", 60, []int{300, 100, 100}, []int{0}, true},
+		{"nothing down", 100, []int{1, 1}, nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := New(nil)
+			defer c.Close()
+			hc := defaults()
+			hc.Threshold = tc.threshold
+			var ts []*balancer.Target
+			for i, w := range tc.weights {
+				tg := targetFor("127.0.0.1:" + string(rune('1'+i)) + "000")
+				tg.Weight = w
+				ts = append(ts, tg)
+			}
+			var down atomic.Bool
+			c.Apply([]Upstream{{Name: "u", Config: hc, Targets: ts, Down: &down}})
+			for _, i := range tc.down {
+				if err := c.SetManual("u", ts[i].Addr, false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if down.Load() != tc.want {
+				t.Fatalf("upstream down = %v, want %v", down.Load(), tc.want)
+			}
+			b, _ := c.Balancer("u")
+			if (b.Health == Unhealthy) != tc.want {
+				t.Fatalf("Balancer() = %+v", b)
+			}
+			for _, i := range tc.down {
+				_ = c.SetManual("u", ts[i].Addr, true)
+			}
+			if down.Load() {
+				t.Fatal("still down with every target healthy again")
+			}
+			// a reload keeps the verdict consistent with the carried-over state
+			_ = c.SetManual("u", ts[0].Addr, false)
+			var down2 atomic.Bool
+			c.Apply([]Upstream{{Name: "u", Config: hc, Targets: ts, Down: &down2}})
+			b1, _ := c.Balancer("u")
+			if down2.Load() != (b1.Health == Unhealthy) {
+				t.Fatalf("after Apply: flag %v, verdict %+v", down2.Load(), b1)
+			}
+		})
+	}
+}

@@ -556,7 +556,12 @@ func (p *Proxy) forward(st *reqState) {
 		retried bool // holds a retry budget slot
 		waited  time.Duration
 	)
-	for try := 0; ; try++ {
+	if d := svc.UpstreamDown; d != nil && d.Load() {
+		// under healthchecks.threshold the upstream as a whole is down (Kong: "Balancer is
+		// unhealthy"): fail at once rather than crowd the targets that are left
+		err = balancer.ErrNoTarget
+	}
+	for try := 0; err == nil; try++ {
 		var t *balancer.Target
 		t, err = pickTry(svc.Balancer, key, done, try)
 		if err != nil {

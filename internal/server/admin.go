@@ -44,6 +44,12 @@ func (b adminBackend) TargetsHealth(upstream string) (map[string]string, bool) {
 	return out, true
 }
 
+// BalancerHealth serves /upstreams/{u}/health?balancer_health=1.
+func (b adminBackend) BalancerHealth(upstream string) (admin.BalancerHealth, bool) {
+	h, ok := b.s.health.Balancer(upstream)
+	return admin.BalancerHealth{Health: h.Health, Total: h.Total, Available: h.Available, Unavailable: h.Unavailable}, ok
+}
+
 func (b adminBackend) SetTargetHealth(upstream, target string, healthy bool) error {
 	return b.s.health.SetManual(upstream, target, healthy)
 }

@@ -152,7 +152,7 @@ func (s *Server) LoadBytes(file string, data []byte) error {
 	ups := make([]health.Upstream, 0, len(snap.Pools))
 	for _, pool := range snap.Pools {
 		ups = append(ups, health.Upstream{Name: pool.Config.Name, Config: pool.Config.Healthchecks,
-			Targets: pool.Targets, HostHeader: pool.Config.HostHeader})
+			Targets: pool.Targets, HostHeader: pool.Config.HostHeader, Down: &pool.Down})
 	}
 	s.health.Apply(ups)
 	old := s.holder.Swap(snap)

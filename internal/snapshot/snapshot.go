@@ -67,7 +67,10 @@ type Service struct {
 	// try_timeout extension); 0 = only Kong's between-reads timeouts.
 	TryTimeout time.Duration
 	// Budget bounds the retries in flight (the retry_budget extension, Envoy's defaults).
-	Budget   *RetryBudget
+	Budget *RetryBudget
+	// UpstreamDown is the upstream's flag under healthchecks.threshold (nil for a direct
+	// host): while raised, requests fail at once with 503.
+	UpstreamDown *atomic.Bool
 	Balancer balancer.Picker
 	// Upstream is the upstream entity the service balances over (nil for a direct host):
 	// its hash_on settings tell the proxy which key a hashing pick uses.
@@ -85,6 +88,9 @@ type Pool struct {
 	Config   *config.Upstream
 	Targets  []*balancer.Target
 	Balancer balancer.Picker
+	// Down is raised by the health checker while the healthy weight is under the
+	// upstream's healthchecks.threshold.
+	Down atomic.Bool
 }
 
 func compilePool(up *config.Upstream) (*Pool, error) {
@@ -233,6 +239,7 @@ func compileService(pools map[string]*Pool, svc *config.Service, opt Options) (*
 		// in-flight counts and latency averages are the upstream's, as in Kong.
 		up := pool.Config
 		cs.Upstream, cs.Balancer, targets = up, pool.Balancer, pool.Targets
+		cs.UpstreamDown = &pool.Down
 		if up.HostHeader != "" {
 			cs.HostHeader = up.HostHeader
 		} else {

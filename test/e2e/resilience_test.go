@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -205,5 +206,63 @@ upstreams:
 	}
 	if !g.waitLog("retry budget exhausted", `"service":"strict"`) {
 		t.Error("no log line for the exhausted budget")
+	}
+}
+
+// TestHealthThreshold: under healthchecks.threshold the whole upstream fails fast with 503,
+// and the admin API's balancer_health says so; it serves again once enough weight is back.
+func TestHealthThreshold(t *testing.T) {
+	srvs := instances(t, 2, nil)
+	cfg := upstreamCfg("round-robin", "  healthchecks: {threshold: 60}\n", srvs, []int{100, 100})
+	g := startGateway(t, cfg)
+	c := client()
+	target := strings.TrimPrefix(srvs[0].URL, "http://")
+	balancerHealth := func() string {
+		resp, body := do(t, c, mustReq(t, "GET", g.Admin+"/upstreams/pool/health?balancer_health=1", nil))
+		if resp.StatusCode != 200 {
+			t.Fatalf("balancer_health: %d %s", resp.StatusCode, body)
+		}
+		var out struct {
+			Data struct {
+				BalancerHealth string `json:"balancer_health"`
+				Details        struct {
+					Weight struct{ Total, Available int }
+				}
+			}
+		}
+		if err := json.Unmarshal(body, &out); err != nil {
+			t.Fatal(err)
+		}
+		if out.Data.Details.Weight.Total != 200 {
+			t.Fatalf("weights: %s", body)
+		}
+		return out.Data.BalancerHealth
+	}
+	if h := balancerHealth(); h != "HEALTHY" {
+		t.Fatalf("balancer_health %s at start", h)
+	}
+	resp, body := do(t, c, mustReq(t, "PUT", g.Admin+"/upstreams/pool/targets/"+target+"/unhealthy", nil))
+	if resp.StatusCode != 204 {
+		t.Fatalf("PUT unhealthy: %d %s", resp.StatusCode, body)
+	}
+	if h := balancerHealth(); h != "UNHEALTHY" {
+		t.Fatalf("balancer_health %s with 50%% of the weight left under a 60%% threshold", h)
+	}
+	for i := 0; i < 5; i++ {
+		start := time.Now()
+		resp, body := do(t, c, mustReq(t, "GET", g.Proxy+"/x", nil))
+		if resp.StatusCode != 503 || !strings.Contains(string(body), "failure to get a peer") {
+			t.Fatalf("GET with the upstream under its threshold: %d %s", resp.StatusCode, body)
+		}
+		if time.Since(start) > time.Second {
+			t.Fatal("the 503 was not immediate")
+		}
+	}
+	do(t, c, mustReq(t, "PUT", g.Admin+"/upstreams/pool/targets/"+target+"/healthy", nil))
+	if resp, body := do(t, c, mustReq(t, "GET", g.Proxy+"/x", nil)); resp.StatusCode != 200 {
+		t.Fatalf("GET after the target came back: %d %s", resp.StatusCode, body)
+	}
+	if !g.waitLog("upstream health changed", `"health":"UNHEALTHY"`) {
+		t.Error("no log line for the upstream going down")
 	}
 }
