@@ -25,34 +25,57 @@ type wsUpstream struct {
 func (p *Proxy) dialUpgrade(st *reqState) {
 	c := &st.pc
 	svc := st.route.Service
-	t, err := svc.Balancer.Pick(p.hashKey(st, svc))
-	if err != nil {
-		p.failErr(st, err)
+	if d := svc.UpstreamDown; d != nil && d.Load() {
+		p.failErr(st, balancer.ErrNoTarget)
 		return
 	}
-	st.target = t
-	// the pick lasts as long as the upgraded connection: finish reports it done
-	st.feedback, _ = svc.Balancer.(balancer.Feedback)
+	key := p.hashKey(st, svc)
+	fb, _ := svc.Balancer.(balancer.Feedback)
 	req := &st.upRq
 	st.uri = appendEscapedURI(st.uri[:0], st.up.path, st.up.query, st.hadQuery)
 	req.Header.SetRequestURIBytes(st.uri)
-	host := st.up.host
-	if st.hostAuto && host == st.hostInit {
-		host = svc.HostFor(t)
-	}
-	req.Header.SetHost(host)
 	req.Header.Set("Connection", "Upgrade")
 	req.Header.Set("Upgrade", "websocket")
 	req.Header.SetContentLength(0)
 	req.Header.Del("Content-Length")
 
-	c.UpstreamStart = time.Now()
+	// Connecting is retried on another target as for any request: nothing was sent yet.
+	var (
+		t    *balancer.Target
+		conn net.Conn
+		err  error
+		done tried
+		host string
+	)
 	d := net.Dialer{Timeout: svc.ConnectTimeout}
-	conn, err := d.Dial("tcp", t.Addr)
-	if err != nil {
-		p.failErr(st, err)
-		return
+	for try := 0; ; try++ {
+		if t, err = pickTry(svc.Balancer, key, done, try); err != nil {
+			p.failErr(st, err)
+			return
+		}
+		done.add(t)
+		st.target = t
+		host = st.up.host
+		if st.hostAuto && host == st.hostInit {
+			host = svc.HostFor(t)
+		}
+		c.UpstreamStart = time.Now()
+		if conn, err = d.Dial("tcp", t.Addr); err == nil {
+			break
+		}
+		p.report(svc, t, nil, err)
+		if fb != nil {
+			fb.Done(t, time.Since(c.UpstreamStart), true)
+		}
+		if try >= svc.Retries || !retryable(err, false, false) || !svc.Budget.TryRetry() {
+			p.failErr(st, err)
+			return
+		}
+		svc.Budget.RetryDone() // the dial is the whole retry
 	}
+	// the pick lasts as long as the upgraded connection: finish reports it done
+	st.feedback = fb
+	req.Header.SetHost(host)
 	if svc.Scheme == "https" {
 		tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true, ServerName: hostOnly(host)}) //nolint:gosec // Kong's default tls_verify off
 		conn = tc
@@ -69,10 +92,13 @@ func (p *Proxy) dialUpgrade(st *reqState) {
 	resp.Reset()
 	if err := resp.Header.Read(br); err != nil {
 		conn.Close()
+		p.report(svc, t, nil, err)
 		p.failErr(st, err)
 		return
 	}
 	c.UpstreamFirstByte = time.Now()
+	// the handshake's answer feeds the passive checks like any response
+	p.report(svc, t, resp, nil)
 	if resp.StatusCode() != fasthttp.StatusSwitchingProtocols {
 		// a refusal: read it whole (it is small) and relay it
 		err := resp.ReadBody(br, 1<<20)

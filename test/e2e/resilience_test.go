@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // TestKillUnderSteadyLoad is the upstream issue's "done when": while eight clients keep
@@ -265,4 +267,55 @@ func TestHealthThreshold(t *testing.T) {
 	if !g.waitLog("upstream health changed", `"health":"UNHEALTHY"`) {
 		t.Error("no log line for the upstream going down")
 	}
+}
+
+// TestWebSocketRetriesAndPassiveChecks: a WebSocket handshake that meets a dead target is
+// retried on the live one, and the refused connections feed the passive checks, which take
+// the dead target out of the rotation.
+func TestWebSocketRetriesAndPassiveChecks(t *testing.T) {
+	up := websocket.Upgrader{}
+	live := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		mt, msg, err := conn.ReadMessage()
+		if err == nil {
+			_ = conn.WriteMessage(mt, msg)
+		}
+	}))
+	t.Cleanup(live.Close)
+	dead := fmt.Sprintf("127.0.0.1:%d", deadPort(t))
+	cfg := fmt.Sprintf(`_format_version: "3.0"
+services:
+- name: s
+  host: pool
+  routes: [{name: r, paths: [/]}]
+upstreams:
+- name: pool
+  healthchecks:
+    passive:
+      unhealthy: {tcp_failures: 2}
+  targets:
+  - {target: "%s"}
+  - {target: "%s"}
+`, dead, strings.TrimPrefix(live.URL, "http://"))
+	g := startGateway(t, cfg)
+	wsURL := "ws" + strings.TrimPrefix(g.Proxy, "http") + "/chat"
+	for i := 0; i < 6; i++ {
+		conn, _, err := websocket.DefaultDialer.Dial(wsURL, nil)
+		if err != nil {
+			t.Fatalf("handshake %d: %v (a refused target must be retried on another)", i, err)
+		}
+		_ = conn.WriteMessage(websocket.TextMessage, []byte("hi"))
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, msg, err := conn.ReadMessage(); err != nil || string(msg) != "hi" {
+			t.Fatalf("echo %d: %q %v", i, msg, err)
+		}
+		conn.Close()
+	}
+	waitFor(t, "the dead target marked unhealthy by the handshakes' failures", 3*time.Second, func() bool {
+		return healthOf(t, g, dead) == "UNHEALTHY"
+	})
 }
