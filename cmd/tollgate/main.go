@@ -23,6 +23,7 @@ import (
 	"tollgate/internal/edge"
 	"tollgate/internal/plugin"
 	"tollgate/internal/proxy"
+	"tollgate/internal/router"
 	"tollgate/internal/server"
 	"tollgate/plugins/all"
 )
@@ -76,7 +77,9 @@ type runFlags struct {
 	trustedIPs, realIPHeader, requestIDHeader      string
 	realIPRecursive, watch, priorityQuirk          bool
 	underscoreHeaders, retryOnStatus               string
-	maxURI                                         int
+	escapedSlashes, maxBody                        string
+	mergeSlashes                                   bool
+	maxURI, maxConns, maxConnsPerIP                int
 	drain, headerTimeout, bodyTimeout              time.Duration
 }
 
@@ -135,6 +138,11 @@ func (f *runFlags) register(fs *flag.FlagSet, demo bool) {
 	fs.DurationVar(&f.headerTimeout, "client-header-timeout", envDuration("client-header-timeout", 60*time.Second), "longest time to read a request head (nginx's client_header_timeout)")
 	fs.DurationVar(&f.bodyTimeout, "client-body-timeout", envDuration("client-body-timeout", 60*time.Second), "longest wait between two reads of a request body (nginx's client_body_timeout)")
 	fs.IntVar(&f.maxURI, "max-uri-length", envInt("max-uri-length", 8<<10), "longest request target in bytes; longer is answered 414")
+	fs.StringVar(&f.escapedSlashes, "escaped-slashes", env("escaped-slashes", "keep"), "encoded slashes (%2F, %5C) and backslashes in request paths: keep (Kong: never a separator), reject (400) or decode (a '/', before dot segments are removed)")
+	fs.BoolVar(&f.mergeSlashes, "merge-slashes", envBool("merge-slashes", true), "merge repeated slashes in request paths (Kong always does)")
+	fs.StringVar(&f.maxBody, "max-body-size", env("max-body-size", "0"), "global request body limit, bytes or with a k/m/g suffix; 0 = none (Kong's default); over it is answered 413")
+	fs.IntVar(&f.maxConns, "max-conns", envInt("max-conns", 50000), "most open connections on the proxy listener (0 = no limit); more are answered 503 and closed")
+	fs.IntVar(&f.maxConnsPerIP, "max-conns-per-ip", envInt("max-conns-per-ip", 0), "most open connections from one client address (0 = no limit; behind a load balancer every client shares its address); more are answered 429 and closed")
 	fs.DurationVar(&f.drain, "drain-timeout", envDuration("drain-timeout", 30*time.Second), "how long shutdown waits for in-flight requests")
 }
 
@@ -228,6 +236,16 @@ func cmdRun(args []string, stdout, stderr io.Writer, demo bool) int {
 		fmt.Fprintln(stderr, "tollgate: --underscore-headers:", err)
 		return 2
 	}
+	slashes, err := router.ParseSlashes(f.escapedSlashes)
+	if err != nil {
+		fmt.Fprintln(stderr, "tollgate: --escaped-slashes:", err)
+		return 2
+	}
+	maxBody, err := parseSize(f.maxBody)
+	if err != nil {
+		fmt.Fprintln(stderr, "tollgate: --max-body-size:", err)
+		return 2
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 
@@ -250,6 +268,9 @@ func cmdRun(args []string, stdout, stderr io.Writer, demo bool) int {
 		RetryOnStatus:       retryOn,
 		ClientHeaderTimeout: f.headerTimeout, ClientBodyTimeout: f.bodyTimeout, MaxURILength: f.maxURI,
 		DrainTimeout: f.drain, KongPriorityQuirk: f.priorityQuirk, Watch: f.watch,
+		Conns:       server.ConnLimits{Max: f.maxConns, PerIP: f.maxConnsPerIP},
+		MaxBodySize: maxBody,
+		Path:        router.PathOptions{Slashes: slashes, NoMergeSlashes: !f.mergeSlashes},
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "tollgate:", err)
@@ -276,6 +297,25 @@ func cmdRun(args []string, stdout, stderr io.Writer, demo bool) int {
 		return 1
 	}
 	return 0
+}
+
+// parseSize reads a byte count with an optional k, m or g suffix (nginx's size syntax).
+func parseSize(s string) (int64, error) {
+	s = strings.TrimSpace(strings.ToLower(s))
+	shift := 0
+	switch {
+	case strings.HasSuffix(s, "k"):
+		shift, s = 10, s[:len(s)-1]
+	case strings.HasSuffix(s, "m"):
+		shift, s = 20, s[:len(s)-1]
+	case strings.HasSuffix(s, "g"):
+		shift, s = 30, s[:len(s)-1]
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > 1<<(62-shift) {
+		return 0, fmt.Errorf("%q is not a size (bytes, or a number with k, m or g)", s)
+	}
+	return n << shift, nil
 }
 
 func printLoadError(w io.Writer, err error) {

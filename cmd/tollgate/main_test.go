@@ -102,3 +102,20 @@ func TestEnvDefaults(t *testing.T) {
 		t.Errorf("unset env = %q", got)
 	}
 }
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"0", 0, true}, {"1024", 1024, true}, {"8k", 8 << 10, true}, {"10M", 10 << 20, true},
+		{" 2g ", 2 << 30, true}, {"-1", 0, false}, {"1.5m", 0, false}, {"m", 0, false}, {"99999999999g", 0, false},
+	}
+	for _, tc := range tests {
+		got, err := parseSize(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}

@@ -47,6 +47,12 @@ type Options struct {
 	// ClientBodyTimeout bounds the wait between two reads of a client's request body (nginx's
 	// client_body_timeout, 60 s); 0 disables it.
 	ClientBodyTimeout time.Duration
+	// MaxBodySize is the global request body limit in bytes (nginx's client_max_body_size;
+	// 0 = none, Kong's default): 413 before any plugin runs when the length is announced,
+	// and when a chunked body crosses it.
+	MaxBodySize int64
+	// Path is how request paths are normalised (escaped slashes, slash merging).
+	Path router.PathOptions
 	// Health receives the outcome of every try to an upstream entity's target (passive
 	// health checks). Nil: not reported.
 	Health     HealthReporter
@@ -141,6 +147,25 @@ type reqState struct {
 	setCookie string
 	// feedback is told when the picked target's request ends (least-connections, latency)
 	feedback balancer.Feedback
+	// limited enforces Options.MaxBodySize on a body of unknown length
+	limited limitedBody
+}
+
+// limitedBody fails with errBodyTooLarge once more than left bytes were read.
+type limitedBody struct {
+	r        io.Reader
+	left     int64
+	tooLarge bool
+}
+
+func (l *limitedBody) Read(b []byte) (int, error) {
+	n, err := l.r.Read(b)
+	l.left -= int64(n)
+	if l.left < 0 {
+		l.tooLarge = true
+		return 0, errBodyTooLarge
+	}
+	return n, err
 }
 
 func (p *Proxy) acquire() *reqState {
@@ -162,6 +187,7 @@ func (p *Proxy) release(st *reqState) {
 	st.bodySource, st.bodySize = nil, 0
 	st.setCookie, st.feedback = "", nil
 	st.slowBody = slowBodyReader{}
+	st.limited = limitedBody{}
 	st.match = router.Match{Captures: st.match.Captures}
 	st.pipe = bodyPipe{buf: st.pipe.buf}
 	p.pool.Put(st)
@@ -257,7 +283,7 @@ func (p *Proxy) begin(st *reqState, rawURI []byte, scheme string, listenPort int
 		c.RequestID = st.newRequestID()
 	}
 	var err error
-	st.path, err = router.NormalizePath(st.path[:0], rawPathOf(rawURI))
+	st.path, err = router.NormalizePathWith(st.path[:0], rawPathOf(rawURI), p.opts.Path)
 	common.path = st.path
 	if st.fast != nil {
 		st.fin.inCommon = common
@@ -290,6 +316,19 @@ func (p *Proxy) serve(st *reqState) {
 	c := &st.pc
 	snap := st.snap
 	st.chain = snap.Global
+	if lim := p.opts.MaxBodySize; lim > 0 && st.bodySource != nil {
+		// the global body limit (nginx's client_max_body_size): an announced length over
+		// it is refused before any plugin runs; a chunked body is cut when it crosses it
+		if int64(st.bodySize) > lim {
+			if st.fast != nil {
+				st.fast.SetConnectionClose() // the body stays unread
+			}
+			p.fail(st, 413, msgPayloadTooBig)
+			return
+		}
+		st.limited = limitedBody{r: st.bodySource, left: lim}
+		st.bodySource = &st.limited
+	}
 	if err := snap.Global.Rewrite(c); err != nil {
 		p.stopped(st, err)
 		return
@@ -621,9 +660,15 @@ func (p *Proxy) forward(st *reqState) {
 	}
 	if err != nil {
 		status, msg := upstreamStatus(err)
-		if st.slowBody.timedOut {
+		switch {
+		case st.slowBody.timedOut:
 			// the client stopped sending its body, not the upstream its answer
 			status, msg = 408, "Request timeout"
+		case st.limited.tooLarge:
+			status, msg = 413, msgPayloadTooBig
+			if st.fast != nil {
+				st.fast.SetConnectionClose()
+			}
 		}
 		if st.target != nil {
 			p.log.Warn("upstream call failed", "request_id", c.RequestID, "target", st.target.Addr, "status", status, "waited_ms", waited.Milliseconds(), "error", err)

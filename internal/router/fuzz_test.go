@@ -11,10 +11,30 @@ func FuzzNormalizePath(f *testing.F) {
 	for _, s := range []string{
 		"/", "/a/./b/../c", "/a/%2e%2e/b", "/a%2fb", "//a///b//", "/a/b/..", "/%7e%41",
 		"/a?x=1", "/a%zz", "/a%", "/%25%32%66", "/..a/.b/", "/a b/%C3%A9", "/.%2E/", "*", "",
+		"/public/..%2Fadmin", "/public\\..\\admin", "/a%5c..%5cb", "/public/%2e%2e%2fadmin",
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
+		// decode mode: no encoded slash or backslash survives, and the result is canonical
+		if out, err := NormalizePathWith(nil, raw, PathOptions{Slashes: SlashesDecode}); err == nil {
+			if bytes.Contains(out, []byte("%2F")) || bytes.IndexByte(out, '\\') >= 0 || bytes.Contains(out, []byte("//")) {
+				t.Fatalf("decode: %q -> %q", raw, out)
+			}
+			for _, seg := range bytes.Split(out[1:], []byte("/")) {
+				if string(seg) == "." || string(seg) == ".." {
+					t.Fatalf("decode: %q -> %q: has a dot segment", raw, out)
+				}
+			}
+			if again, err := NormalizePathWith(nil, out, PathOptions{Slashes: SlashesDecode}); err != nil || !bytes.Equal(again, out) {
+				t.Fatalf("decode not idempotent: %q -> %q -> %q", raw, out, again)
+			}
+		}
+		if _, err := NormalizePathWith(nil, raw, PathOptions{Slashes: SlashesReject}); errors.Is(err, ErrSlashRefused) {
+			if !bytes.Contains(bytes.ToUpper(raw), []byte("%2F")) && !bytes.Contains(bytes.ToUpper(raw), []byte("%5C")) && bytes.IndexByte(raw, '\\') < 0 {
+				t.Fatalf("reject refused %q with no slash to refuse", raw)
+			}
+		}
 		out, err := NormalizePath(nil, raw)
 		if err != nil {
 			if !errors.Is(err, ErrBadEscape) && !errors.Is(err, ErrNotAbsolute) {

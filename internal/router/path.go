@@ -77,12 +77,58 @@ func upper(c byte) byte {
 // Unlike Kong (which leaves a malformed escape in place and lets nginx reject it), a '%' not
 // followed by two hex digits is an error wrapping ErrBadEscape; dst is then returned unchanged.
 func NormalizePath(dst, raw []byte) ([]byte, error) {
-	return normalize(dst, raw, true)
+	return normalize(dst, raw, true, PathOptions{})
+}
+
+// ErrSlashRefused is returned when PathOptions.Slashes is SlashesReject and the path holds an
+// encoded slash or a backslash.
+var ErrSlashRefused = errors.New("encoded slash or backslash in path")
+
+// Slashes says what happens to the path's encoded slashes (%2F, %5C) and raw backslashes,
+// the bytes through which one server reads a separator where another reads a name
+// (CVE-2019-9901, CVE-2021-29492 and their kin).
+type Slashes uint8
+
+const (
+	// SlashesKeep (the default, Kong's behaviour) keeps %2F encoded, so it is never a
+	// separator here; a backslash is an ordinary byte, sent upstream as %5C.
+	SlashesKeep Slashes = iota
+	// SlashesReject refuses such paths (400), as Envoy's REJECT_REQUEST does.
+	SlashesReject
+	// SlashesDecode turns each of them into '/' before slashes are merged and dot segments
+	// removed, so "/a/..%2Fadmin" is "/admin" for routing, every plugin and the upstream.
+	SlashesDecode
+)
+
+// ParseSlashes reads a Slashes setting: keep, reject or decode.
+func ParseSlashes(s string) (Slashes, error) {
+	switch s {
+	case "keep", "":
+		return SlashesKeep, nil
+	case "reject":
+		return SlashesReject, nil
+	case "decode":
+		return SlashesDecode, nil
+	}
+	return 0, fmt.Errorf("escaped slashes: %q is not one of keep, reject, decode", s)
+}
+
+// PathOptions tune NormalizePathWith; the zero value is NormalizePath (Kong's rules).
+type PathOptions struct {
+	Slashes Slashes
+	// NoMergeSlashes turns off the merging of repeated slashes ("//" stays), for
+	// upstreams that give empty segments a meaning. Kong always merges.
+	NoMergeSlashes bool
+}
+
+// NormalizePathWith is NormalizePath under the gateway's path settings.
+func NormalizePathWith(dst, raw []byte, opt PathOptions) ([]byte, error) {
+	return normalize(dst, raw, true, opt)
 }
 
 // normalize is NormalizePath with the query cut optional: route paths are validated against
 // Kong's normalize(), which does not cut at '?' (only the request side strips the query).
-func normalize(dst, raw []byte, cutQuery bool) ([]byte, error) {
+func normalize(dst, raw []byte, cutQuery bool, opt PathOptions) ([]byte, error) {
 	if len(raw) == 0 || raw[0] != '/' {
 		return dst, ErrNotAbsolute
 	}
@@ -107,14 +153,34 @@ func normalize(dst, raw []byte, cutQuery bool) ([]byte, error) {
 			if !ok {
 				return dst[:start], fmt.Errorf("%w: '%s'", ErrBadEscape, badEscapeText(raw[i:]))
 			}
-			if v := hi<<4 | lo; reserved[v] {
-				dst = append(dst, '%', upper(raw[i+1]), upper(raw[i+2]))
+			v := hi<<4 | lo
+			i += 2
+			if v == '/' || v == '\\' {
+				switch opt.Slashes {
+				case SlashesReject:
+					return dst[:start], ErrSlashRefused
+				case SlashesDecode:
+					if opt.NoMergeSlashes || dst[len(dst)-1] != '/' {
+						dst = append(dst, '/')
+					}
+					continue
+				}
+			}
+			if reserved[v] {
+				dst = append(dst, '%', upper(raw[i-1]), upper(raw[i]))
 			} else {
 				dst = append(dst, v)
 			}
-			i += 2
-		case c == '/' && len(dst) > start && dst[len(dst)-1] == '/':
-			// A decoded byte is never '/', so a '/' already at the end is a literal one.
+		case c == '\\' && opt.Slashes != SlashesKeep:
+			if opt.Slashes == SlashesReject {
+				return dst[:start], ErrSlashRefused
+			}
+			if opt.NoMergeSlashes || dst[len(dst)-1] != '/' {
+				dst = append(dst, '/')
+			}
+		case c == '/' && !opt.NoMergeSlashes && len(dst) > start && dst[len(dst)-1] == '/':
+			// A decoded byte is never '/' (unless decoded on purpose above, which merges
+			// too), so a '/' already at the end is a literal one.
 			continue
 		default:
 			dst = append(dst, c)

@@ -260,3 +260,56 @@ func TestRegexLiteralPrefix(t *testing.T) {
 		})
 	}
 }
+
+// TestNormalizePathSlashOptions: the escaped-slash action and slash merging.
+func TestNormalizePathSlashOptions(t *testing.T) {
+	keep, reject, decode := PathOptions{}, PathOptions{Slashes: SlashesReject}, PathOptions{Slashes: SlashesDecode}
+	noMerge := PathOptions{NoMergeSlashes: true}
+	decodeNoMerge := PathOptions{Slashes: SlashesDecode, NoMergeSlashes: true}
+	tests := []struct {
+		raw  string
+		opt  PathOptions
+		want string // "" = ErrSlashRefused
+	}{
+		{"/a%2Fb", keep, "/a%2Fb"},
+		{"/a%2fb", keep, "/a%2Fb"},
+		{"/a%5Cb", keep, "/a\\b"},
+		{"/a\\b", keep, "/a\\b"},
+		{"/public/..%2Fadmin", keep, "/public/..%2Fadmin"},
+		{"/public\\..\\admin", keep, "/public\\..\\admin"},
+		{"/a%2Fb", reject, ""},
+		{"/a%5cb", reject, ""},
+		{"/a\\b", reject, ""},
+		{"/a/b", reject, "/a/b"},
+		{"/a%2Fb", decode, "/a/b"},
+		{"/public/..%2Fadmin", decode, "/admin"},
+		{"/public/%2e%2e%2fadmin", decode, "/admin"},
+		{"/public\\..\\admin", decode, "/admin"},
+		{"/public%5C..%5Cadmin", decode, "/admin"},
+		{"/a%2F%2Fb", decode, "/a/b"},
+		{"/a%2F%2Fb", decodeNoMerge, "/a//b"},
+		{"//a//b", noMerge, "//a//b"},
+		{"/a//b/../c", noMerge, "/a//c"},
+		{"//a//b", keep, "/a/b"},
+	}
+	for _, tc := range tests {
+		got, err := NormalizePathWith(nil, []byte(tc.raw), tc.opt)
+		if tc.want == "" {
+			if !errors.Is(err, ErrSlashRefused) {
+				t.Errorf("%q %+v: got %q, %v; want ErrSlashRefused", tc.raw, tc.opt, got, err)
+			}
+			continue
+		}
+		if err != nil || string(got) != tc.want {
+			t.Errorf("%q %+v: got %q, %v; want %q", tc.raw, tc.opt, got, err, tc.want)
+		}
+	}
+	for _, s := range []string{"keep", "reject", "decode"} {
+		if _, err := ParseSlashes(s); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := ParseSlashes("drop"); err == nil {
+		t.Error("ParseSlashes accepted drop")
+	}
+}

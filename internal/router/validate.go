@@ -28,7 +28,7 @@ func ValidatePath(p string) error {
 	}
 	// Kong's normalize() keeps a '?' in a route path (only requests lose their query), so
 	// the query cut is off here.
-	norm, err := normalize(nil, []byte(p), false)
+	norm, err := normalize(nil, []byte(p), false, PathOptions{})
 	if err != nil {
 		return err
 	}

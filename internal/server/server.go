@@ -22,6 +22,7 @@ import (
 	"tollgate/internal/health"
 	"tollgate/internal/plugin"
 	"tollgate/internal/proxy"
+	"tollgate/internal/router"
 	"tollgate/internal/snapshot"
 )
 
@@ -55,6 +56,12 @@ type Options struct {
 	KongPriorityQuirk bool
 	// Watch reloads the config file when it changes.
 	Watch bool
+	// Conns bounds the proxy listener's connections, in all and per client address.
+	Conns ConnLimits
+	// MaxBodySize is the global request body limit in bytes (0: none); see proxy.Options.
+	MaxBodySize int64
+	// Path is how request paths are normalised (escaped slashes, slash merging).
+	Path router.PathOptions
 }
 
 // Server is one running gateway.
@@ -108,6 +115,8 @@ func New(opts Options) (*Server, error) {
 	s.proxy = proxy.New(proxy.Options{
 		Log: opts.Log, Version: opts.Version, Trust: opts.Trust, RequestIDHeader: opts.RequestIDHeader, RetryOnStatus: opts.RetryOnStatus,
 		ClientBodyTimeout: opts.ClientBodyTimeout,
+		MaxBodySize:       opts.MaxBodySize,
+		Path:              opts.Path,
 		Health:            s.health,
 		Holder:            &s.holder, Transports: s.transports,
 	})
@@ -250,7 +259,10 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		// The edge tracker wraps outermost, right under the engine, so it sees exactly the
 		// bytes the engine parses.
-		go func() { errc <- s.fast.Serve(edge.NewListener(sniffListener{Listener: proxyLn, s: s})) }()
+		// The connection limits wrap innermost, so a connection handed to HTTP/2 still holds
+		// its slot until it closes.
+		limited := newLimitListener(proxyLn, s.opts.Conns, s.log)
+		go func() { errc <- s.fast.Serve(edge.NewListener(sniffListener{Listener: limited, s: s})) }()
 	}
 	if adminLn != nil {
 		s.admin = &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slogStd(s.log)}
