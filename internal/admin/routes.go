@@ -15,6 +15,8 @@ func (h *handler) routes() {
 	handle("/tags", methods{get: h.tags})
 	handle("/tags/{b}", methods{get: h.tags})
 	handle("/plugins/enabled", methods{get: h.enabledPlugins})
+	handle("/circuit-breakers", methods{get: h.circuitBreakers})
+	handle("/circuit-breakers/{b}/reset", methods{post: h.resetCircuitBreaker})
 
 	// Top-level collections and their items.
 	for _, k := range allKinds {

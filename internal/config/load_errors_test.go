@@ -482,7 +482,7 @@ upstreams:
 			`kong.yml:6: service "s": retry_budget.min_concurrency: expected an integer`,
 			`kong.yml:6: service "s": retry_budget.colour: unknown field`,
 			`kong.yml:7: service "s": circuit_breaker.error_ratio: value should be between 0 and 1`,
-			`kong.yml:7: service "s": circuit_breaker.window: value should be between 0.1 and 3600`,
+			`kong.yml:7: service "s": circuit_breaker.window: value should be between 1 and 3600`,
 			`kong.yml:7: service "s": circuit_breaker.half_open_requests: value should be between 1 and 1000`,
 			`kong.yml:7: service "s": circuit_breaker.http_statuses[0]: value should be between 100 and 999`,
 			`kong.yml:7: service "s": circuit_breaker: at least one of 'consecutive_failures', 'error_ratio' must be set`,

@@ -62,7 +62,7 @@ func circuitBreaker(r *rec) *CircuitBreaker {
 	if v, ok := cr.integer("min_requests", 1, 1<<20); ok {
 		cb.MinRequests = v
 	}
-	if v, ok := cr.number("window", 0.1, 3600); ok {
+	if v, ok := cr.number("window", 1, 3600); ok {
 		cb.Window = v
 	}
 	if v, ok := cr.number("open_timeout", 0.01, 86400); ok {

@@ -21,6 +21,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"tollgate/internal/balancer"
+	"tollgate/internal/circuit"
 	"tollgate/internal/plugin"
 	"tollgate/internal/router"
 	"tollgate/internal/snapshot"
@@ -600,9 +601,23 @@ func (p *Proxy) forward(st *reqState) {
 		// unhealthy"): fail at once rather than crowd the targets that are left
 		err = balancer.ErrNoTarget
 	}
+	var svcTicket circuit.Ticket
+	if sb := svc.Breaker; sb != nil && err == nil {
+		var ok bool
+		if svcTicket, ok = sb.Allow(); !ok {
+			// the service's circuit is open: fail fast, the upstream gets room to recover
+			p.log.Debug("service circuit open", "request_id", c.RequestID, "service", sb.Name())
+			p.fail(st, 503, msgUnavailable)
+			return
+		}
+	}
 	for try := 0; err == nil; try++ {
-		var t *balancer.Target
-		t, err = pickTry(svc.Balancer, key, done, try)
+		var (
+			t     *balancer.Target
+			tk    circuit.Ticket
+			fails *snapshot.Failures
+		)
+		t, tk, fails, err = pickAllowed(svc, key, &done, try)
 		if err != nil {
 			break
 		}
@@ -619,6 +634,9 @@ func (p *Proxy) forward(st *reqState) {
 		took := time.Since(c.UpstreamStart)
 		waited += took
 		p.report(svc, t, &st.resp, err)
+		if fails != nil {
+			tk.Done(err == nil && !fails.Has(st.resp.StatusCode()))
+		}
 		if retried {
 			svc.Budget.RetryDone()
 			retried = false
@@ -657,6 +675,12 @@ func (p *Proxy) forward(st *reqState) {
 		} else {
 			p.log.Debug("retrying upstream", "request_id", c.RequestID, "target", t.Addr, "error", err)
 		}
+	}
+	if svc.Breaker != nil {
+		// the service's outcome is the request's, after retries; a client that stopped
+		// sending or sent too much is not the upstream's failure
+		svcTicket.Done((err == nil && !svc.BreakerFailures.Has(st.resp.StatusCode())) ||
+			st.slowBody.timedOut || st.limited.tooLarge)
 	}
 	if err != nil {
 		status, msg := upstreamStatus(err)

@@ -6,6 +6,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"tollgate/internal/balancer"
+	"tollgate/internal/circuit"
+	"tollgate/internal/snapshot"
 )
 
 // tried remembers which targets a request has tried, by Target.Index, so that a retry goes to
@@ -69,4 +71,33 @@ func retryable(err error, idempotent, resendable bool) bool {
 		return false
 	}
 	return errors.Is(err, fasthttp.ErrConnectionClosed) || isTimeout(err) || isReset(err)
+}
+
+// pickAllowed is pickTry that also asks the target's circuit breaker: a target whose circuit
+// is open (or half-open with its probes taken) is skipped like one already tried, without
+// counting as a retry. When every target refuses, the answer is ErrNoTarget (503).
+func pickAllowed(svc *snapshot.Service, key balancer.Key, done *tried, try int) (*balancer.Target, circuit.Ticket, *snapshot.Failures, error) {
+	b := svc.Balancer
+	for range len(b.Targets()) + 1 {
+		t, err := pickTry(b, key, *done, try)
+		if err != nil {
+			return nil, circuit.Ticket{}, nil, err
+		}
+		br, fails := svc.TargetBreaker(t)
+		if br == nil {
+			return t, circuit.Ticket{}, nil, nil
+		}
+		if tk, ok := br.Allow(); ok {
+			return t, tk, fails, nil
+		}
+		if cnt, ok := b.(balancer.Counter); ok {
+			cnt.Discard(t)
+		}
+		if done.has(t) {
+			break // every usable target was tried or refused
+		}
+		done.add(t)
+		try = max(try, 1) // from now on, skip what was refused
+	}
+	return nil, circuit.Ticket{}, nil, balancer.ErrNoTarget
 }

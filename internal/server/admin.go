@@ -44,6 +44,27 @@ func (b adminBackend) TargetsHealth(upstream string) (map[string]string, bool) {
 	return out, true
 }
 
+// CircuitBreakers serves GET /circuit-breakers.
+func (b adminBackend) CircuitBreakers() []admin.CircuitBreaker {
+	var out []admin.CircuitBreaker
+	for _, br := range b.s.breakers.List() {
+		st := br.Status()
+		out = append(out, admin.CircuitBreaker{Name: br.Name(), State: st.State.String(), Since: st.Since, Reason: st.Reason,
+			ConsecutiveFailures: st.ConsecutiveFailures, WindowRequests: st.WindowRequests, WindowFailures: st.WindowFailures, RetryAt: st.RetryAt})
+	}
+	return out
+}
+
+// ResetCircuitBreaker serves POST /circuit-breakers/{name}/reset.
+func (b adminBackend) ResetCircuitBreaker(name string) bool {
+	br := b.s.breakers.Lookup(name)
+	if br == nil {
+		return false
+	}
+	br.Reset()
+	return true
+}
+
 // BalancerHealth serves /upstreams/{u}/health?balancer_health=1.
 func (b adminBackend) BalancerHealth(upstream string) (admin.BalancerHealth, bool) {
 	h, ok := b.s.health.Balancer(upstream)

@@ -17,6 +17,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"golang.org/x/net/http2"
 
+	"tollgate/internal/circuit"
 	"tollgate/internal/config"
 	"tollgate/internal/edge"
 	"tollgate/internal/health"
@@ -71,6 +72,7 @@ type Server struct {
 	holder     snapshot.Holder
 	transports *proxy.Transports
 	health     *health.Checker
+	breakers   *circuit.Registry
 	proxy      *proxy.Proxy
 
 	fast *fasthttp.Server
@@ -107,6 +109,14 @@ func New(opts Options) (*Server, error) {
 		opts.ClientBodyTimeout = 60 * time.Second
 	}
 	s := &Server{opts: opts, log: opts.Log, transports: proxy.NewTransports(), health: health.New(opts.Log), serving: make(chan struct{})}
+	s.breakers = circuit.NewRegistry(circuit.Options{OnChange: func(c circuit.Change) {
+		level := slog.LevelInfo
+		if c.To == circuit.Open {
+			level = slog.LevelWarn
+		}
+		s.log.Log(context.Background(), level, "circuit breaker state changed", "breaker", c.Name,
+			"from", c.From.String(), "to", c.To.String(), "reason", c.Reason)
+	}})
 	empty, err := s.compile(&config.Config{Hash: emptyHash})
 	if err != nil {
 		return nil, fmt.Errorf("compile empty config: %w", err)
@@ -128,7 +138,7 @@ const emptyHash = "00000000000000000000000000000000"
 func (s *Server) compile(cfg *config.Config) (*snapshot.Snapshot, error) {
 	return snapshot.Compile(cfg, s.opts.Registry, snapshot.Options{
 		Log: s.log, NodeID: s.opts.NodeID, KongPriorityQuirk: s.opts.KongPriorityQuirk,
-		Transport: s.transports.For,
+		Transport: s.transports.For, Breakers: s.breakers,
 	})
 }
 
@@ -165,6 +175,7 @@ func (s *Server) LoadBytes(file string, data []byte) error {
 	}
 	s.health.Apply(ups)
 	old := s.holder.Swap(snap)
+	s.breakers.Retain(snap.BreakerNames)
 	s.log.Info("config applied", "file", file, "config_hash", cfg.Hash,
 		"services", len(cfg.Services), "routes", len(cfg.Routes), "plugins", len(cfg.Plugins))
 	if old != nil {

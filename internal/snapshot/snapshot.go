@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"tollgate/internal/balancer"
+	"tollgate/internal/circuit"
 	"tollgate/internal/config"
 	"tollgate/internal/plugin"
 	"tollgate/internal/router"
@@ -34,6 +35,9 @@ type Snapshot struct {
 	Pools []*Pool
 	// MaxStates is the largest chain length, so a request context can be sized once.
 	MaxStates int
+
+	// BreakerNames are the circuit breakers this snapshot uses (for Registry.Retain).
+	BreakerNames map[string]bool
 
 	instances []*plugin.Instance
 	refs      sync.WaitGroup
@@ -71,12 +75,27 @@ type Service struct {
 	// UpstreamDown is the upstream's flag under healthchecks.threshold (nil for a direct
 	// host): while raised, requests fail at once with 503.
 	UpstreamDown *atomic.Bool
-	Balancer balancer.Picker
+	// Breaker guards the service as a whole (nil: none); BreakerFailures are the statuses it
+	// counts as failures. targetBreakers are the upstream's per-target breakers.
+	Breaker         *circuit.Breaker
+	BreakerFailures Failures
+	targetBreakers  []*circuit.Breaker
+	targetFailures  *Failures
+	Balancer        balancer.Picker
 	// Upstream is the upstream entity the service balances over (nil for a direct host):
 	// its hash_on settings tell the proxy which key a hashing pick uses.
 	Upstream *config.Upstream
 
 	transports []any // per target, by Target.Index
+}
+
+// TargetBreaker is the circuit breaker of target t (nil when the upstream has none) and the
+// statuses it counts as failures.
+func (s *Service) TargetBreaker(t *balancer.Target) (*circuit.Breaker, *Failures) {
+	if s.targetBreakers == nil {
+		return nil, nil
+	}
+	return s.targetBreakers[t.Index], s.targetFailures
 }
 
 // TransportFor is the connection pool for target t of this service.
@@ -91,6 +110,10 @@ type Pool struct {
 	// Down is raised by the health checker while the healthy weight is under the
 	// upstream's healthchecks.threshold.
 	Down atomic.Bool
+	// Breakers are the targets' circuit breakers by Target.Index (nil without the
+	// circuit_breaker extension); BreakerFailures the statuses they count as failures.
+	Breakers        []*circuit.Breaker
+	BreakerFailures Failures
 }
 
 func compilePool(up *config.Upstream) (*Pool, error) {
@@ -117,6 +140,8 @@ type Options struct {
 	NodeID            string
 	KongPriorityQuirk bool
 	Transport         TransportFunc
+	// Breakers hands out circuit breakers that outlive snapshots (nil: none are built).
+	Breakers *circuit.Registry
 }
 
 // Compile builds a snapshot from a loaded config. Errors name the entity; plugin instances
@@ -133,12 +158,14 @@ func Compile(cfg *config.Config, reg *plugin.Registry, opt Options) (s *Snapshot
 		}
 	}()
 
+	s.BreakerNames = map[string]bool{}
 	pools := make(map[string]*Pool, len(cfg.Upstreams))
 	for _, up := range cfg.Upstreams {
 		pool, err := compilePool(up)
 		if err != nil {
 			return nil, err
 		}
+		s.poolBreakers(pool, opt)
 		pools[up.Name] = pool
 		s.Pools = append(s.Pools, pool)
 	}
@@ -147,6 +174,7 @@ func Compile(cfg *config.Config, reg *plugin.Registry, opt Options) (s *Snapshot
 		if err != nil {
 			return nil, err
 		}
+		s.serviceBreaker(cs, opt)
 		s.Services[svc.ID] = cs
 	}
 
@@ -240,6 +268,7 @@ func compileService(pools map[string]*Pool, svc *config.Service, opt Options) (*
 		up := pool.Config
 		cs.Upstream, cs.Balancer, targets = up, pool.Balancer, pool.Targets
 		cs.UpstreamDown = &pool.Down
+		cs.targetBreakers, cs.targetFailures = pool.Breakers, &pool.BreakerFailures
 		if up.HostHeader != "" {
 			cs.HostHeader = up.HostHeader
 		} else {
