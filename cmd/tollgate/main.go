@@ -20,6 +20,7 @@ import (
 	"github.com/google/uuid"
 
 	"tollgate/internal/config"
+	"tollgate/internal/discovery"
 	"tollgate/internal/edge"
 	"tollgate/internal/plugin"
 	"tollgate/internal/proxy"
@@ -78,6 +79,8 @@ type runFlags struct {
 	realIPRecursive, watch, priorityQuirk          bool
 	underscoreHeaders, retryOnStatus               string
 	escapedSlashes, maxBody                        string
+	dnsResolver, dnsOrder, dnsHostsFile            string
+	dnsStaleTTL, dnsNotFoundTTL, dnsErrorTTL       time.Duration
 	mergeSlashes                                   bool
 	maxURI, maxConns, maxConnsPerIP                int
 	drain, headerTimeout, bodyTimeout              time.Duration
@@ -143,6 +146,12 @@ func (f *runFlags) register(fs *flag.FlagSet, demo bool) {
 	fs.StringVar(&f.maxBody, "max-body-size", env("max-body-size", "0"), "global request body limit, bytes or with a k/m/g suffix; 0 = none (Kong's default); over it is answered 413")
 	fs.IntVar(&f.maxConns, "max-conns", envInt("max-conns", 50000), "most open connections on the proxy listener (0 = no limit); more are answered 503 and closed")
 	fs.IntVar(&f.maxConnsPerIP, "max-conns-per-ip", envInt("max-conns-per-ip", 0), "most open connections from one client address (0 = no limit; behind a load balancer every client shares its address); more are answered 429 and closed")
+	fs.StringVar(&f.dnsResolver, "dns-resolver", env("dns-resolver", ""), "comma-separated DNS servers (ip or ip:port) for upstream targets given as names; empty = /etc/resolv.conf (Kong's dns_resolver)")
+	fs.StringVar(&f.dnsOrder, "dns-order", env("dns-order", discovery.DefaultOrder), "record types tried for target names, in order (Kong's dns_order)")
+	fs.StringVar(&f.dnsHostsFile, "dns-hostsfile", env("dns-hostsfile", "/etc/hosts"), "hosts file consulted before DNS (Kong's dns_hostsfile)")
+	fs.DurationVar(&f.dnsStaleTTL, "dns-stale-ttl", envDuration("dns-stale-ttl", discovery.DefaultStaleTTL), "how long an expired answer keeps serving while the DNS server fails (Kong's dns_stale_ttl)")
+	fs.DurationVar(&f.dnsNotFoundTTL, "dns-not-found-ttl", envDuration("dns-not-found-ttl", discovery.DefaultNotFoundTTL), "how long before a name that did not resolve is asked again (Kong's dns_not_found_ttl)")
+	fs.DurationVar(&f.dnsErrorTTL, "dns-error-ttl", envDuration("dns-error-ttl", discovery.DefaultErrorTTL), "how long before a failed query is retried (Kong's dns_error_ttl)")
 	fs.DurationVar(&f.drain, "drain-timeout", envDuration("drain-timeout", 30*time.Second), "how long shutdown waits for in-flight requests")
 }
 
@@ -271,6 +280,8 @@ func cmdRun(args []string, stdout, stderr io.Writer, demo bool) int {
 		Conns:       server.ConnLimits{Max: f.maxConns, PerIP: f.maxConnsPerIP},
 		MaxBodySize: maxBody,
 		Path:        router.PathOptions{Slashes: slashes, NoMergeSlashes: !f.mergeSlashes},
+		DNS: discovery.Config{Servers: splitList(f.dnsResolver), Order: splitList(f.dnsOrder), HostsFile: f.dnsHostsFile,
+			StaleTTL: f.dnsStaleTTL, NotFoundTTL: f.dnsNotFoundTTL, ErrorTTL: f.dnsErrorTTL},
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "tollgate:", err)
@@ -297,6 +308,17 @@ func cmdRun(args []string, stdout, stderr io.Writer, demo bool) int {
 		return 1
 	}
 	return 0
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // parseSize reads a byte count with an optional k, m or g suffix (nginx's size syntax).

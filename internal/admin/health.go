@@ -10,9 +10,25 @@ import (
 // upstream's targets by address, and hand-made changes (Kong's PUT .../healthy|unhealthy).
 // Backends without it answer /upstreams/{u}/health with every target HEALTHCHECKS_OFF.
 type HealthBackend interface {
-	TargetsHealth(upstream string) (map[string]string, bool)
+	// TargetsHealth is keyed by the target as configured ("host:port").
+	TargetsHealth(upstream string) (map[string]TargetHealth, bool)
 	SetTargetHealth(upstream, target string, healthy bool) error
 	BalancerHealth(upstream string) (BalancerHealth, bool)
+}
+
+// TargetHealth is a target's health and, for a target given as a name, that of each address
+// it resolves to (Kong's "data": {"addresses": [...]}).
+type TargetHealth struct {
+	Health    string // HEALTHY, UNHEALTHY, HEALTHCHECKS_OFF or DNS_ERROR
+	Addresses []AddressHealth
+}
+
+// AddressHealth is one resolved address of a target.
+type AddressHealth struct {
+	IP     string
+	Port   int
+	Weight int
+	Health string
 }
 
 // BalancerHealth is the upstream's own verdict under healthchecks.threshold, with the target
@@ -47,7 +63,7 @@ func (h *handler) upstreamHealth(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, obj{{"data", data}, {"next", nil}, {"node_id", h.opts.NodeID}})
 		return
 	}
-	var states map[string]string
+	var states map[string]TargetHealth
 	if hb != nil {
 		states, _ = hb.TargetsHealth(up.Name)
 	}
@@ -55,11 +71,19 @@ func (h *handler) upstreamHealth(w http.ResponseWriter, r *http.Request) {
 	data := []any{}
 	for _, rw := range ix.childrenOf(kindTargets, "upstream", p.id, now) {
 		t := rw.ent.(*config.Target)
-		health := states[t.Target]
-		if health == "" {
-			health = "HEALTHCHECKS_OFF"
+		th := states[t.Target]
+		if th.Health == "" {
+			th.Health = "HEALTHCHECKS_OFF"
 		}
-		data = append(data, append(v.render(rw), kv{"health", health}))
+		o := append(v.render(rw), kv{"health", th.Health})
+		if th.Addresses != nil {
+			addrs := make([]any, 0, len(th.Addresses))
+			for _, a := range th.Addresses {
+				addrs = append(addrs, obj{{"ip", a.IP}, {"port", a.Port}, {"weight", a.Weight}, {"health", a.Health}})
+			}
+			o = append(o, kv{"data", obj{{"addresses", addrs}}})
+		}
+		data = append(data, o)
 	}
 	writeJSON(w, http.StatusOK, obj{{"data", data}, {"next", nil}, {"node_id", h.opts.NodeID}})
 }

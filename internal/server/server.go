@@ -19,6 +19,7 @@ import (
 
 	"tollgate/internal/circuit"
 	"tollgate/internal/config"
+	"tollgate/internal/discovery"
 	"tollgate/internal/edge"
 	"tollgate/internal/health"
 	"tollgate/internal/plugin"
@@ -63,6 +64,9 @@ type Options struct {
 	MaxBodySize int64
 	// Path is how request paths are normalised (escaped slashes, slash merging).
 	Path router.PathOptions
+	// DNS configures the resolution of upstream targets given as names (Kong's dns_*
+	// settings); the zero value reads /etc/resolv.conf and /etc/hosts.
+	DNS discovery.Config
 }
 
 // Server is one running gateway.
@@ -73,6 +77,9 @@ type Server struct {
 	transports *proxy.Transports
 	health     *health.Checker
 	breakers   *circuit.Registry
+	dns        *discovery.Watcher
+	dnsChanged chan struct{}
+	dnsStop    sync.Once
 	proxy      *proxy.Proxy
 
 	fast *fasthttp.Server
@@ -117,6 +124,22 @@ func New(opts Options) (*Server, error) {
 		s.log.Log(context.Background(), level, "circuit breaker state changed", "breaker", c.Name,
 			"from", c.From.String(), "to", c.To.String(), "reason", c.Reason)
 	}})
+	resolver, err := discovery.NewResolver(opts.DNS)
+	if err != nil {
+		return nil, fmt.Errorf("dns: %w", err)
+	}
+	// The watcher calls back on its own goroutine and must not wait on a load in progress
+	// (a load waits on the watcher for new names): the callback only signals, and dnsLoop
+	// recompiles.
+	s.dnsChanged = make(chan struct{}, 1)
+	s.dns = discovery.NewWatcher(resolver, func(r discovery.Result) {
+		s.log.Info("target addresses changed", "name", r.Name, "port", r.Key.Port, "addresses", len(r.Addrs), "error", errString(r.Err))
+		select {
+		case s.dnsChanged <- struct{}{}:
+		default:
+		}
+	}, discovery.WatcherOptions{Logger: opts.Log})
+	go s.dnsLoop()
 	empty, err := s.compile(&config.Config{Hash: emptyHash})
 	if err != nil {
 		return nil, fmt.Errorf("compile empty config: %w", err)
@@ -138,8 +161,40 @@ const emptyHash = "00000000000000000000000000000000"
 func (s *Server) compile(cfg *config.Config) (*snapshot.Snapshot, error) {
 	return snapshot.Compile(cfg, s.opts.Registry, snapshot.Options{
 		Log: s.log, NodeID: s.opts.NodeID, KongPriorityQuirk: s.opts.KongPriorityQuirk,
-		Transport: s.transports.For, Breakers: s.breakers,
+		Transport: s.transports.For, Breakers: s.breakers, Resolve: s.dns.Current,
 	})
+}
+
+// dnsLoop recompiles the running config when targets' addresses change, until the watcher is
+// closed. The config is the same, so it cannot fail but for a bug; if it does, the running
+// snapshot stays.
+func (s *Server) dnsLoop() {
+	for range s.dnsChanged {
+		s.loadMu.Lock()
+		cur := s.holder.Load()
+		snap, err := s.compile(cur.Config)
+		if err != nil {
+			s.log.Error("recompile after a DNS change failed", "error", err)
+		} else {
+			s.install(snap)
+		}
+		s.loadMu.Unlock()
+	}
+}
+
+// stopDNS stops re-resolving and ends dnsLoop (once).
+func (s *Server) stopDNS() {
+	s.dnsStop.Do(func() {
+		s.dns.Close() // no callback runs after Close returns
+		close(s.dnsChanged)
+	})
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 // Current is the snapshot serving now.
@@ -163,11 +218,23 @@ func (s *Server) LoadBytes(file string, data []byte) error {
 	if err != nil {
 		return err
 	}
+	// targets given as names are resolved before the config serves (the watcher answers
+	// new names at once); on failure the watch goes back to the running config's names
+	s.dns.Set(snapshot.NamedTargets(cfg))
 	snap, err := s.compile(cfg)
 	if err != nil {
+		s.dns.Set(snapshot.NamedTargets(s.holder.Load().Config))
 		return fmt.Errorf("compile config: %w", err)
 	}
-	// health state carries over to the new snapshot's targets before it serves
+	s.install(snap)
+	s.log.Info("config applied", "file", file, "config_hash", cfg.Hash,
+		"services", len(cfg.Services), "routes", len(cfg.Routes), "plugins", len(cfg.Plugins))
+	return nil
+}
+
+// install makes snap the serving snapshot (loadMu held): health state and breakers carry
+// over to its targets first, and the previous snapshot is retired once its requests end.
+func (s *Server) install(snap *snapshot.Snapshot) {
 	ups := make([]health.Upstream, 0, len(snap.Pools))
 	for _, pool := range snap.Pools {
 		ups = append(ups, health.Upstream{Name: pool.Config.Name, Config: pool.Config.Healthchecks,
@@ -176,12 +243,9 @@ func (s *Server) LoadBytes(file string, data []byte) error {
 	s.health.Apply(ups)
 	old := s.holder.Swap(snap)
 	s.breakers.Retain(snap.BreakerNames)
-	s.log.Info("config applied", "file", file, "config_hash", cfg.Hash,
-		"services", len(cfg.Services), "routes", len(cfg.Routes), "plugins", len(cfg.Plugins))
 	if old != nil {
 		go old.Retire()
 	}
-	return nil
 }
 
 // Serving is closed once every listener accepts connections.
@@ -329,6 +393,7 @@ func (s *Server) drain() error {
 			wg.Wait()
 			s.transports.CloseIdle()
 			_ = s.health.Close()
+			s.stopDNS()
 			return nil
 		case <-tick.C:
 		}
@@ -336,6 +401,7 @@ func (s *Server) drain() error {
 	wg.Wait()
 	s.transports.CloseIdle()
 	_ = s.health.Close()
+	s.stopDNS()
 	s.log.Info("stopped")
 	return nil
 }

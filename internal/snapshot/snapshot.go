@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"tollgate/internal/balancer"
 	"tollgate/internal/circuit"
 	"tollgate/internal/config"
+	"tollgate/internal/discovery"
 	"tollgate/internal/plugin"
 	"tollgate/internal/router"
 )
@@ -110,17 +112,31 @@ type Pool struct {
 	// Down is raised by the health checker while the healthy weight is under the
 	// upstream's healthchecks.threshold.
 	Down atomic.Bool
+	// Unresolved are the targets given as names that resolve to no address now.
+	Unresolved []*config.Target
 	// Breakers are the targets' circuit breakers by Target.Index (nil without the
 	// circuit_breaker extension); BreakerFailures the statuses they count as failures.
 	Breakers        []*circuit.Breaker
 	BreakerFailures Failures
 }
 
-func compilePool(up *config.Upstream) (*Pool, error) {
+func compilePool(up *config.Upstream, opt Options) (*Pool, error) {
 	p := &Pool{Config: up}
-	for i, t := range up.Targets {
+	for _, t := range up.Targets {
+		if opt.Resolve != nil && !isIP(t.Host) {
+			// A target given as a name becomes one balancer target per address it resolves
+			// to (Kong's ring-balancer does the same); a name that does not resolve has
+			// none and so is out of the rotation until it does.
+			res, _ := opt.Resolve(discovery.Key{Name: t.Host, Port: t.Port, Weight: t.Weight})
+			p.Unresolved = appendIf(p.Unresolved, t, res.Err != nil || len(res.Addrs) == 0)
+			for _, a := range res.Addrs {
+				p.Targets = append(p.Targets, &balancer.Target{ID: t.ID, Host: t.Host, Port: a.Port,
+					Addr: a.String(), Weight: a.Weight, Index: len(p.Targets)})
+			}
+			continue
+		}
 		p.Targets = append(p.Targets, &balancer.Target{ID: t.ID, Host: t.Host, Port: t.Port,
-			Addr: net.JoinHostPort(t.Host, strconv.Itoa(t.Port)), Weight: t.Weight, Index: i})
+			Addr: net.JoinHostPort(t.Host, strconv.Itoa(t.Port)), Weight: t.Weight, Index: len(p.Targets)})
 	}
 	b, err := balancer.New(up.Algorithm, p.Targets, balancer.Options{Slots: up.Slots})
 	if err != nil {
@@ -128,6 +144,32 @@ func compilePool(up *config.Upstream) (*Pool, error) {
 	}
 	p.Balancer = b
 	return p, nil
+}
+
+func appendIf(ts []*config.Target, t *config.Target, ok bool) []*config.Target {
+	if ok {
+		return append(ts, t)
+	}
+	return ts
+}
+
+func isIP(host string) bool {
+	_, err := netip.ParseAddr(host)
+	return err == nil
+}
+
+// NamedTargets lists the upstream targets of cfg given as names, which Options.Resolve must
+// answer (the server has them watched before it compiles).
+func NamedTargets(cfg *config.Config) []discovery.Key {
+	var keys []discovery.Key
+	for _, up := range cfg.Upstreams {
+		for _, t := range up.Targets {
+			if !isIP(t.Host) {
+				keys = append(keys, discovery.Key{Name: t.Host, Port: t.Port, Weight: t.Weight})
+			}
+		}
+	}
+	return keys
 }
 
 // TransportFunc returns the connection pool for one target of a service. Pools outlive
@@ -142,6 +184,9 @@ type Options struct {
 	Transport         TransportFunc
 	// Breakers hands out circuit breakers that outlive snapshots (nil: none are built).
 	Breakers *circuit.Registry
+	// Resolve gives the addresses of an upstream target given as a name (nil: names are
+	// dialled as they are, resolved by the system on each new connection).
+	Resolve func(discovery.Key) (discovery.Result, bool)
 }
 
 // Compile builds a snapshot from a loaded config. Errors name the entity; plugin instances
@@ -161,7 +206,7 @@ func Compile(cfg *config.Config, reg *plugin.Registry, opt Options) (s *Snapshot
 	s.BreakerNames = map[string]bool{}
 	pools := make(map[string]*Pool, len(cfg.Upstreams))
 	for _, up := range cfg.Upstreams {
-		pool, err := compilePool(up)
+		pool, err := compilePool(up, opt)
 		if err != nil {
 			return nil, err
 		}
