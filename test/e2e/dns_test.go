@@ -15,24 +15,10 @@ import (
 // namedUpstream serves its name on ip:port (ip a loopback address; port 0 = any).
 func namedUpstream(t *testing.T, name, ip string, port int) int {
 	t.Helper()
-	var l net.Listener
-	var err error
-	for i := 0; i < 20; i++ {
-		if l, err = net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port))); err == nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if err != nil {
-		t.Skipf("listen on %s:%d: %v", ip, port, err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return serveOn(t, &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Upstream", name)
 		w.Header().Set("X-Host", r.Host)
-	})}
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() { srv.Close() })
-	return l.Addr().(*net.TCPAddr).Port
+	})}, ip, port)
 }
 
 func upstreamsSeen(t *testing.T, g *gateway, n int) map[string]int {
@@ -149,4 +135,23 @@ upstreams:
 	if r := float64(got["a"]) / 400; r < 0.70 || r > 0.80 {
 		t.Fatalf("SRV weights 30/10: a got %.2f of the traffic, want 0.75 (%v)", r, got)
 	}
+}
+
+// serveOn serves srv on ip:port (port 0 = any) and returns the port.
+func serveOn(t *testing.T, srv *http.Server, ip string, port int) int {
+	t.Helper()
+	var l net.Listener
+	var err error
+	for i := 0; i < 20; i++ {
+		if l, err = net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port))); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Skipf("listen on %s:%d: %v", ip, port, err)
+	}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { srv.Close() })
+	return l.Addr().(*net.TCPAddr).Port
 }
