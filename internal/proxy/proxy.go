@@ -611,7 +611,8 @@ func (p *Proxy) forward(st *reqState) {
 			return
 		}
 	}
-	for try := 0; err == nil; try++ {
+	// an upstream under its threshold, or an open service circuit, makes no try at all
+	for try, skip := 0, err != nil; !skip; try++ {
 		var (
 			t     *balancer.Target
 			tk    circuit.Ticket
