@@ -7,7 +7,7 @@ GOBIN       := $(CURDIR)/bin
 STATICCHECK := $(GOBIN)/staticcheck
 export GOTOOLCHAIN := local
 
-.PHONY: all build run test test-deps apt-deps lint unit fuzz-seeds bench bench-quick bench-micro clean
+.PHONY: all build run test test-deps apt-deps lint unit fuzz-seeds bench bench-quick bench-peers bench-micro clean
 
 all: build
 
@@ -24,6 +24,7 @@ run: build
 APT_PKGS := wrk nginx-light
 test-deps: apt-deps
 	@test -x $(STATICCHECK) || GOBIN=$(GOBIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+	@test -x $(GOBIN)/h2spec || GOBIN=$(GOBIN) $(GO) install github.com/summerwind/h2spec/cmd/h2spec@v2.2.1+incompatible
 
 # Installs only what is missing; without root it says what to install and goes on (the tests
 # that need a missing tool skip with its name).
@@ -47,12 +48,16 @@ test: lint
 
 # The side-by-side benchmark (bench/README.md): Tollgate, the upstream direct, nginx, HAProxy,
 # nginx+Lua, Caddy and Traefik; writes bench/results/latest.md and latest.png (~8 min).
-bench:
-	$(GO) run ./bench/harness -mode full
+bench: bench-peers
+	PATH="$(CURDIR)/bin/peers:$$PATH" $(GO) run ./bench/harness -mode full
+
+# Caddy and Traefik, built once into bin/peers (bench/peers/build.sh).
+bench-peers:
+	@bench/peers/build.sh
 
 # The same in under a minute, for development.
 bench-quick:
-	$(GO) run ./bench/harness -mode quick
+	PATH="$(CURDIR)/bin/peers:$$PATH" $(GO) run ./bench/harness -mode quick
 
 # The go test benchmarks beside the hot code.
 bench-micro:

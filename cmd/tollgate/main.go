@@ -250,6 +250,8 @@ func cmdRun(args []string, stdout, stderr io.Writer, demo bool) int {
 		fmt.Fprintln(stderr, "tollgate: --escaped-slashes:", err)
 		return 2
 	}
+	// with decode, what the edge would refuse as a hidden dot segment is resolved instead
+	pol.DecodeSlashes = slashes == router.SlashesDecode
 	maxBody, err := parseSize(f.maxBody)
 	if err != nil {
 		fmt.Fprintln(stderr, "tollgate: --max-body-size:", err)

@@ -54,6 +54,9 @@ func (p *Policy) checkHead(method, uri, proto, raw []byte) (Verdict, Drops) {
 	if len(method)+len(uri)+len(proto)+4+len(raw) > p.maxHeaderBytes() {
 		return refuse(431, ReasonHeadTooLarge), Drops{}
 	}
+	if !validMethod(method) {
+		return refuse(400, ReasonBadMethod), Drops{}
+	}
 
 	var hd head
 	if v := p.scanFields(raw, &hd); !v.OK() {
@@ -83,7 +86,7 @@ func (p *Policy) checkHead(method, uri, proto, raw []byte) (Verdict, Drops) {
 	case hd.hosts == 1 && ((http11 && len(hd.host) == 0) || !validAuthority(hd.host)):
 		return refuse(400, ReasonBadHost), Drops{}
 	}
-	if v := checkTarget(method, uri, &hd); !v.OK() {
+	if v := checkTarget(method, uri, &hd, p.DecodeSlashes); !v.OK() {
 		return v, Drops{}
 	}
 
@@ -251,12 +254,15 @@ func scanCodings(v []byte, hd *head) {
 // checkTarget holds the request target against Host. In absolute form the
 // target's authority wins over Host (RFC 9112 §3.2.2), so a gateway routing
 // on Host and forwarding the target would be split; we refuse the mismatch.
-func checkTarget(method, uri []byte, hd *head) Verdict {
+func checkTarget(method, uri []byte, hd *head, decode bool) Verdict {
 	if len(uri) == 0 {
 		return refuse(400, ReasonBadTarget)
 	}
-	if uri[0] == '/' || (len(uri) == 1 && uri[0] == '*') {
-		return Verdict{} // origin form, asterisk form (fasthttp allows it for OPTIONS only)
+	if uri[0] == '/' {
+		return checkPath(uri, decode)
+	}
+	if len(uri) == 1 && uri[0] == '*' {
+		return Verdict{} // asterisk form (fasthttp allows it for OPTIONS only)
 	}
 	if string(method) == "CONNECT" {
 		// Authority form (RFC 9112 §3.2.3): no scheme, no default port.
@@ -284,6 +290,9 @@ func checkTarget(method, uri []byte, hd *head) Verdict {
 	}
 	auth := uri[sep+3:]
 	if end := bytes.IndexAny(auth, "/?#"); end >= 0 {
+		if v := checkPath(auth[end:], decode); !v.OK() {
+			return v
+		}
 		auth = auth[:end]
 	}
 	if bytes.IndexByte(auth, '@') >= 0 {
@@ -297,6 +306,144 @@ func checkTarget(method, uri []byte, hd *head) Verdict {
 		return refuse(400, ReasonHostMismatch)
 	}
 	return Verdict{}
+}
+
+// CheckMethodTarget applies the request-line rules of Check that do not
+// depend on HTTP/1.1 framing (method syntax, origin-form target) to a request
+// Check never sees: HTTP/2's :method and :path, which x/net/http2 validates
+// less strictly. A target not in origin form is refused.
+func (p *Policy) CheckMethodTarget(method, target []byte) Verdict {
+	if !validMethod(method) {
+		return refuse(400, ReasonBadMethod)
+	}
+	if len(target) == 0 || target[0] != '/' {
+		return refuse(400, ReasonBadTarget)
+	}
+	return checkPath(target, p.DecodeSlashes)
+}
+
+// validMethod allows a token without lower-case letters. Methods are
+// case-sensitive (RFC 9110 §9.1), so "get" is not GET: nginx refuses any
+// method byte outside A-Z, '_' and '-' with 400, and a peer that upper-cases
+// methods would run a different one than the gateway routed.
+func validMethod(m []byte) bool {
+	if len(m) == 0 {
+		return false
+	}
+	for _, c := range m {
+		if !isTchar(c) || ('a' <= c && c <= 'z') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkPath holds an origin-form target, or the path and query of an
+// absolute-form one, to the rules that keep the gateway and the upstream on
+// one reading of the path (the router normalises it: internal/router
+// NormalizePath):
+//
+//   - no control bytes, SP or DEL (RFC 9112 §3.2; fasthttp already refuses
+//     most, the rule stays here so an upgrade cannot loosen it);
+//   - no '#': a fragment is not part of a request target (RFC 9112 §3.2,
+//     RFC 3986 §3.5), and fasthttp's upstream client cuts it while the router
+//     matches on it. Envoy refuses it the same way;
+//   - no raw '\' in the path: not a URI character; IIS, Tomcat on Windows and
+//     URL parsers following WHATWG read it as '/', the router does not;
+//   - no dot segment that only exists once an encoded slash or backslash
+//     (%2F, %5C) is decoded, or that carries parameters ("..;x"): the router
+//     keeps %2F encoded and does not know ';' (Kong's rule), so it sees one
+//     segment where an upstream that decodes %2F (or, like Tomcat and Jetty,
+//     strips path parameters) sees ".." and climbs out of the route's prefix
+//     (CVE-2019-9901, CVE-2021-29492 class). Plain %2F stays allowed.
+//
+// With decode (Policy.DecodeSlashes) the router turns backslashes and encoded
+// slashes into '/' itself, so only the parameter rule applies to dot segments.
+func checkPath(t []byte, decode bool) Verdict {
+	path := true
+	for _, c := range t {
+		switch {
+		case c <= ' ' || c == 0x7f:
+			return refuse(400, ReasonBadTarget)
+		case c == '#':
+			return refuse(400, ReasonFragment)
+		case c == '?':
+			path = false
+		case c == '\\' && path && !decode:
+			return refuse(400, ReasonBackslash)
+		}
+	}
+	if q := bytes.IndexByte(t, '?'); q >= 0 {
+		t = t[:q]
+	}
+	if !hiddenDotSegment(t, decode) {
+		return Verdict{}
+	}
+	return refuse(400, ReasonDotSegment)
+}
+
+// hiddenDotSegment reports a "." or ".." segment (with %2E for '.') that is
+// bounded by an encoded separator (%2F or %5C) on either side (unless decode:
+// the router then reads those as '/'), or that has path parameters after it
+// (";..."). Segments between plain slashes are the router's to resolve.
+func hiddenDotSegment(p []byte, decode bool) bool {
+	encBefore := false
+	for i := 0; i <= len(p); {
+		// one segment: p[i:j], ended by '/', an encoded separator or the end
+		j, sepLen, enc := i, 0, false
+		for ; j < len(p); j++ {
+			if p[j] == '/' {
+				sepLen = 1
+				break
+			}
+			if isEncodedSep(p[j:]) {
+				sepLen, enc = 3, true
+				break
+			}
+		}
+		if dots, params := dotSegment(p[i:j]); dots && (params || (!decode && (enc || encBefore))) {
+			return true
+		}
+		if j == len(p) {
+			return false
+		}
+		encBefore = enc
+		i = j + sepLen
+	}
+	return false
+}
+
+func isEncodedSep(b []byte) bool {
+	if len(b) < 3 || b[0] != '%' {
+		return false
+	}
+	switch {
+	case b[1] == '2' && (b[2] == 'f' || b[2] == 'F'):
+		return true
+	case b[1] == '5' && (b[2] == 'c' || b[2] == 'C'):
+		return true
+	}
+	return false
+}
+
+// dotSegment reports whether seg, with %2E decoded and anything from ';' on
+// cut, is "." or "..", and whether it had parameters.
+func dotSegment(seg []byte) (dots, params bool) {
+	if semi := bytes.IndexByte(seg, ';'); semi >= 0 {
+		seg, params = seg[:semi], true
+	}
+	n := 0
+	for i := 0; i < len(seg); n++ {
+		switch {
+		case seg[i] == '.':
+			i++
+		case len(seg)-i >= 3 && seg[i] == '%' && seg[i+1] == '2' && (seg[i+2] == 'e' || seg[i+2] == 'E'):
+			i += 3
+		default:
+			return false, params
+		}
+	}
+	return n == 1 || n == 2, params
 }
 
 // sameAuthority compares two authorities case-insensitively, taking a missing

@@ -58,6 +58,25 @@ func TestCheckParsed(t *testing.T) {
 		{name: "CONNECT to another authority", raw: "CONNECT evil:443 HTTP/1.1\r\nHost: good:443\r\n\r\n", status: 400, reason: ReasonHostMismatch},
 		{name: "Host with path", raw: "GET / HTTP/1.1\r\nHost: good/evil\r\n\r\n", status: 400, reason: ReasonBadHost},
 		{name: "Host with non-digit port", raw: "GET / HTTP/1.1\r\nHost: good:8o\r\n\r\n", status: 400, reason: ReasonBadHost},
+		{name: "lower-case method", raw: "get / HTTP/1.1\r\nHost: a\r\n\r\n", status: 400, reason: ReasonBadMethod},
+		{name: "extension method", raw: "M-SEARCH /a HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{name: "fragment", raw: "GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n", status: 400, reason: ReasonFragment},
+		{name: "fragment after the query", raw: "GET /a?b#c HTTP/1.1\r\nHost: a\r\n\r\n", status: 400, reason: ReasonFragment},
+		{name: "fragment in absolute form", raw: "GET http://a/x#y HTTP/1.1\r\nHost: a\r\n\r\n", status: 400, reason: ReasonFragment},
+		{name: "backslash in path", raw: "GET /public\\..\\admin HTTP/1.1\r\nHost: a\r\n\r\n", status: 400, reason: ReasonBackslash},
+		{name: "backslash in query", raw: "GET /a?b=c\\d HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{name: "dot-dot before encoded slash", raw: "GET /public/..%2fadmin HTTP/1.1\r\nHost: a\r\n\r\n", status: 400, reason: ReasonDotSegment},
+		{name: "encoded dot-dot before encoded slash", raw: "GET /public/%2E%2E%2Fadmin HTTP/1.1\r\nHost: a\r\n\r\n", status: 400, reason: ReasonDotSegment},
+		{name: "encoded dot-dot before encoded backslash", raw: "GET /public/%2e%2e%5cadmin HTTP/1.1\r\nHost: a\r\n\r\n", status: 400, reason: ReasonDotSegment},
+		{name: "dot after encoded slash at the end", raw: "GET /a%2F. HTTP/1.1\r\nHost: a\r\n\r\n", status: 400, reason: ReasonDotSegment},
+		{name: "dot-dot with parameters", raw: "GET /public/..;/admin HTTP/1.1\r\nHost: a\r\n\r\n", status: 400, reason: ReasonDotSegment},
+		{name: "dot-dot in absolute form path", raw: "GET http://a/b/..%2Fc HTTP/1.1\r\nHost: a\r\n\r\n", status: 400, reason: ReasonDotSegment},
+		{name: "plain dot segments are the router's", raw: "GET /a/./b/../%2e%2e/c HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{name: "encoded slash alone", raw: "GET /r/a%2Fb HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{name: "path parameters", raw: "GET /admin;x/y;z HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{name: "three dots next to an encoded slash", raw: "GET /a/...%2Fb HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{name: "dots in the query", raw: "GET /a?p=..%2F..%2Fb HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{name: "non-ASCII path", raw: "GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n"},
 		{name: "underscore dropped", raw: "GET / HTTP/1.1\r\nHost: a\r\nX_User_Id: 7\r\nA_b: 1\r\n\r\n", drops: []string{"X_User_Id", "A_b"}},
 		{name: "underscore rejected", policy: Policy{UnderscoreHeaders: UnderscoreReject}, raw: "GET / HTTP/1.1\r\nHost: a\r\nX_User_Id: 7\r\n\r\n", status: 400, reason: ReasonUnderscore},
 		{name: "underscore allowed", policy: Policy{UnderscoreHeaders: UnderscoreAllow}, raw: "GET / HTTP/1.1\r\nHost: a\r\nX_User_Id: 7\r\n\r\n"},
@@ -126,11 +145,18 @@ func TestCheckHead(t *testing.T) {
 		{name: "origin form with query", uri: "/a?b=c", raw: "Host: a\r\n\r\n"},
 		{name: "relative target", uri: "a/b", raw: "Host: a\r\n\r\n", status: 400, reason: ReasonBadTarget},
 		{name: "empty target", uri: "-", raw: "Host: a\r\n\r\n", status: 400, reason: ReasonBadTarget},
+		{name: "control in target", uri: "/a\x01b", raw: "Host: a\r\n\r\n", status: 400, reason: ReasonBadTarget},
+		{name: "space in target", uri: "/a b", raw: "Host: a\r\n\r\n", status: 400, reason: ReasonBadTarget},
+		{name: "DEL in target", uri: "/a\x7f", raw: "Host: a\r\n\r\n", status: 400, reason: ReasonBadTarget},
+		{name: "empty method", method: "-", raw: "Host: a\r\n\r\n", status: 400, reason: ReasonBadMethod},
+		{name: "separator in method", method: "GE(T", raw: "Host: a\r\n\r\n", status: 400, reason: ReasonBadMethod},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			method, uri, proto := "GET", "/", "HTTP/1.1"
-			if tt.method != "" {
+			if tt.method == "-" {
+				method = ""
+			} else if tt.method != "" {
 				method = tt.method
 			}
 			if tt.uri == "-" {
@@ -147,6 +173,60 @@ func TestCheckHead(t *testing.T) {
 				t.Fatalf("checkHead = %d %q, want %d %q", v.Status, v.Reason, tt.status, tt.reason)
 			}
 		})
+	}
+}
+
+// TestCheckMethodTarget pins the rules the HTTP/2 front end borrows.
+func TestCheckMethodTarget(t *testing.T) {
+	tests := []struct {
+		method, target string
+		reason         string
+	}{
+		{"GET", "/a/b?c=d", ""},
+		{"PATCH", "/a%2Fb", ""},
+		{"get", "/a", ReasonBadMethod},
+		{"", "/a", ReasonBadMethod},
+		{"GET", "", ReasonBadTarget},
+		{"GET", "*", ReasonBadTarget},
+		{"GET", "http://a/b", ReasonBadTarget},
+		{"GET", "/a#b", ReasonFragment},
+		{"GET", "/a\\b", ReasonBackslash},
+		{"GET", "/a/..%2Fb", ReasonDotSegment},
+		{"GET", "/a/%2e;x/b", ReasonDotSegment},
+	}
+	p := DefaultPolicy()
+	for _, tt := range tests {
+		v := p.CheckMethodTarget([]byte(tt.method), []byte(tt.target))
+		if v.Reason != tt.reason || (tt.reason == "") != v.OK() {
+			t.Errorf("%q %q: %+v, want %q", tt.method, tt.target, v, tt.reason)
+		}
+	}
+}
+
+// TestCheckDecodeSlashes: when the router decodes encoded slashes and
+// backslashes (--escaped-slashes decode), the path has one reading and the
+// rules that guard the other readings step aside; path parameters on a dot
+// segment, which no router setting resolves, are still refused.
+func TestCheckDecodeSlashes(t *testing.T) {
+	p := Policy{DecodeSlashes: true}
+	for _, tt := range []struct {
+		target, reason string
+	}{
+		{"/public/..%2Fadmin", ""},
+		{"/public/%2e%2e%5Cadmin", ""},
+		{"/public\\..\\admin", ""},
+		{"/public/..;/admin", ReasonDotSegment},
+		{"/a#b", ReasonFragment},
+	} {
+		h := parseHead(t, "GET "+tt.target+" HTTP/1.1\r\nHost: a\r\n\r\n")
+		for name, v := range map[string]Verdict{
+			"Check":             func() Verdict { v, _ := p.Check(h); return v }(),
+			"CheckMethodTarget": p.CheckMethodTarget([]byte("GET"), []byte(tt.target)),
+		} {
+			if v.Reason != tt.reason || (tt.reason == "") != v.OK() {
+				t.Errorf("%s %q: %+v, want %q", name, tt.target, v, tt.reason)
+			}
+		}
 	}
 }
 

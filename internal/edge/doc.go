@@ -51,7 +51,13 @@
 //	bare LF ending a field or the blank line      accepts                                  Check       400
 //	bare LF ending the request line               accepts (line not kept)                  Conn        400
 //	bare LF in a head with no fields              accepts (no raw bytes kept)              Conn        400
-//	bare LF after the last chunk ("0\r\n\n")      accepts, serves the next request         Conn        400 on the next request
+//	bare LF after the last chunk ("0\r\n\n")      accepts, serves the next request         Conn        400 (*)
+//	chunk size not hex, negative or over 15       refuses while the body is read, after    Conn        400 (*)
+//	  digits; chunk data without its CRLF;          the request was forwarded
+//	  bare LF in a chunk-size line
+//	chunk-size line over 4 KiB (extensions)       accepts, skips any length                Conn        400 (*)
+//	trailer field: non-token name, no colon,      accepts a space in a name                Conn        400 (*)
+//	  control in its value, folding
 //	obs-fold continuation (SP or HTAB)            accepts, joins with SP                   Check       400
 //	fold before the first field                   refuses                                  fasthttp    400
 //	NUL, CR or DEL in a value                     refuses                                  fasthttp    400
@@ -71,6 +77,19 @@
 //	duplicate Host                                refuses                                  fasthttp    400
 //	Host with userinfo, path or bad port          accepts                                  Check       400
 //	X_User_Id (underscore in a name)              accepts, passes it on                    Check       dropped ("drop", default) or 400 ("reject")
+//	method with lower-case letters ("get")        accepts, passes it on                    Check       400
+//	'#' in the request target                     accepts; the upstream client drops the   Check       400
+//	                                                fragment the router matched on
+//	raw backslash in the path                     accepts                                  Check       400
+//	dot segment next to an encoded slash or       accepts; the router keeps %2F and ';',   Check       400
+//	  backslash ("..%2F", "%2e%2e%5C"), or with     an upstream may not
+//	  parameters ("..;")
+//
+// (*) A fault in a chunked body is charged to the request that carries it:
+// when its bytes arrive before that request's handler runs (a request
+// written in one go, as smuggling payloads are) the request is refused before
+// anything is forwarded; otherwise it is already being served, and every
+// later request on the connection is refused.
 //
 // Each rule fasthttp enforces is also kept in Check (TestCheckHead feeds it
 // raw blocks fasthttp would refuse), and the framing rules in the tracker
@@ -101,11 +120,13 @@
 //
 // # What this cannot see
 //
-//   - A malformed chunked body is found while the request that carries it
-//     is being served (its body streams through the handler): that request
-//     goes on, every later one on the connection is refused. fasthttp frames
-//     the body the same way the tracker does up to the fault and the proxy
-//     re-frames bodies upstream, so the fault does not reach an upstream.
+//   - A malformed chunked body whose bytes arrive after its request's
+//     handler started is found while the body streams through the handler:
+//     that request goes on (fasthttp's own error then ends it, and the proxy
+//     answers 502 as for an upstream failure), every later one on the
+//     connection is refused. fasthttp frames the body the same way the
+//     tracker does up to the fault and the proxy re-frames bodies upstream,
+//     so the fault does not reach an upstream.
 //   - Requests fasthttp refuses never reach Check: their status comes from
 //     Server.ErrorHandler, which gets only an error whose text names the
 //     cause, hence 400 where RFC 9112 §6.1 suggests 501 for an unknown
@@ -115,6 +136,9 @@
 //     and then its refusal (pinned by "CL.TE behind Expect 100-continue"). A ContinueHandler that returns the result of
 //     Check avoids that, answering 417 instead of the verdict's status.
 //   - Empty lines before a request line are skipped, as RFC 9112 §2.2
-//     allows; the request target is checked only in absolute and authority
-//     form (path normalisation belongs to the router).
+//     allows. The path is checked for what the router's normalisation
+//     (internal/router NormalizePath) would read differently from an
+//     upstream; normalising it is the router's job.
+//   - HTTP/2 requests never pass Check: the HTTP/2 front end applies
+//     CheckMethodTarget and Policy.UnderscoreAction itself.
 package edge

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -30,6 +31,15 @@ func FuzzCheck(f *testing.F) {
 		"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0005\r\n\r\nabcde",
 		"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n",
 		"\r\n\r\nGET / HTTP/1.0\r\nHost:\r\n\r\n",
+		"get / HTTP/1.1\r\nHost: a\r\n\r\n",
+		"M-SEARCH * HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /a\\..\\b?c=\\ HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /a/..%2fb HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /a%5C%2e%2E/b HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /a/..;x/b HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /a/%2e%2e/b%2Fc;d?e=..%2f HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET http://a/b/.%2fc HTTP/1.1\r\nHost: a\r\n\r\n",
 	} {
 		f.Add([]byte(s), uint16(7))
 	}
@@ -51,15 +61,17 @@ func FuzzCheck(f *testing.F) {
 		// What fasthttp accepts, Check plus the wire accept exactly when
 		// the oracle does.
 		var h fasthttp.RequestHeader
-		br := bufio.NewReader(bytes.NewReader(data))
+		r := bytes.NewReader(data)
+		br := bufio.NewReader(r)
 		if err := h.Read(br); err != nil {
 			return
 		}
-		headLen := len(data) - br.Buffered()
+		headLen := len(data) - br.Buffered() - r.Len()
 		v, d = p.Check(&h)
 		checkVerdict(t, v)
 		if v.OK() {
-			v = whole.verdict(1)
+			// the head's own verdict: a fault in its body is FuzzChunked's
+			v = feedAll(string(data[:headLen])).verdict(1)
 		}
 		ok, drops := oracle(data[:headLen])
 		if v.OK() != ok {
@@ -120,6 +132,9 @@ func oracle(head []byte) (ok bool, drops []string) {
 	if version != "HTTP/1.0" && version != "HTTP/1.1" {
 		return false, nil
 	}
+	if method == "" || strings.Trim(method, "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+		return false, nil
+	}
 	fields := lines[1:]
 	if len(fields) > DefaultMaxHeaderCount {
 		return false, nil
@@ -175,7 +190,11 @@ func oracle(head []byte) (ok bool, drops []string) {
 		}
 	}
 	switch {
-	case strings.HasPrefix(target, "/"), target == "*":
+	case strings.HasPrefix(target, "/"):
+		if !oraclePath(target) {
+			return false, nil
+		}
+	case target == "*":
 	case method == "CONNECT":
 		if !oracleAuthority(target) || strings.Contains(target, "@") || (hasHost && !strings.EqualFold(target, host)) {
 			return false, nil
@@ -191,6 +210,9 @@ func oracle(head []byte) (ok bool, drops []string) {
 		}
 		auth := rest
 		if i := strings.IndexAny(auth, "/?#"); i >= 0 {
+			if !oraclePath(auth[i:]) {
+				return false, nil
+			}
 			auth = auth[:i]
 		}
 		if auth == "" || strings.Contains(auth, "@") || !oracleAuthority(auth) {
@@ -201,6 +223,44 @@ func oracle(head []byte) (ok bool, drops []string) {
 		}
 	}
 	return true, drops
+}
+
+// oraclePath restates checkPath: no controls, SP or DEL, no '#', no
+// backslash before the query, and no dot segment bounded by an encoded
+// slash or backslash or carrying ";" parameters.
+func oraclePath(t string) bool {
+	for _, c := range []byte(t) {
+		if c <= ' ' || c == 0x7f {
+			return false
+		}
+	}
+	path, _, _ := strings.Cut(t, "?")
+	if strings.Contains(t, "#") || strings.Contains(path, "\\") {
+		return false
+	}
+	marked := strings.NewReplacer("%2f", "\x00", "%2F", "\x00", "%5c", "\x00", "%5C", "\x00").Replace(path)
+	type seg struct {
+		text                string
+		encBefore, encAfter bool
+	}
+	var segs []seg
+	start, enc := 0, false
+	for i := 0; i <= len(marked); i++ {
+		if i < len(marked) && marked[i] != '/' && marked[i] != 0 {
+			continue
+		}
+		after := i < len(marked) && marked[i] == 0
+		segs = append(segs, seg{marked[start:i], enc, after})
+		start, enc = i+1, after
+	}
+	for _, sg := range segs {
+		name, _, params := strings.Cut(sg.text, ";")
+		name = strings.NewReplacer("%2e", ".", "%2E", ".").Replace(name)
+		if (name == "." || name == "..") && (params || sg.encBefore || sg.encAfter) {
+			return false
+		}
+	}
+	return true
 }
 
 func oracleAuthority(a string) bool {
@@ -228,4 +288,221 @@ func oracleNorm(a, def string) string {
 		port = def
 	}
 	return strings.ToLower(host) + " " + port
+}
+
+// chunkedHead starts every FuzzChunked stream; the fuzzed bytes follow it.
+const chunkedHead = "POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+// chunkedSeeds are chunked bodies (with what follows them on the
+// connection): every chunked case of test/e2e TestAttackH1 and of
+// TestWireVerdicts, plus clean ones.
+func chunkedSeeds() []string {
+	next := "GET /next HTTP/1.1\r\nHost: a\r\n\r\n"
+	return []string{
+		"0\r\n\r\n" + next,
+		"3\r\nabc\r\n0\r\n\r\n" + next,
+		"3;x=1\r\nabc\r\n2\r\nde\r\n0\r\nX-T: 1\r\n\r\n" + next,
+		"A\r\n0123456789\r\n000\r\nT: a\tb\r\nU:\r\n\r\n",
+		"3 \t\r\nabc\r\n0\r\n\r\n",
+		"zz\r\nabc\r\n0\r\n\r\n" + next,                           // non-hex size
+		"-3\r\nabc\r\n0\r\n\r\n" + next,                           // negative size
+		"10000000000000003\r\nabc\r\n0\r\n\r\n" + next,            // overflow, 17 digits
+		"ffffffffffffffff\r\nabc\r\n0\r\n\r\n" + next,             // 16 digits
+		"fffffffffffffff\r\nabc",                                  // 15 digits, body pending
+		"3\r\nabc0\r\n\r\n" + next,                                // no CRLF after the data
+		"3\r\nabcd\r\n0\r\n\r\n",                                  // data longer than its size
+		"3;x=\nabc\r\n0\r\n\r\n" + next,                           // bare LF ending an extension
+		"3;" + strings.Repeat("x", 5000) + "\r\nabc\r\n0\r\n\r\n", // huge extension
+		"1;" + strings.Repeat("e", maxChunkLine-3) + "\r\na\r\n0\r\n\r\n",
+		"3;a\x01b\r\nabc\r\n0\r\n\r\n", // control in an extension
+		"3 ;x\r\nabc\r\n0\r\n\r\n",     // OWS before the extension
+		"3\nabc\n0\n\n" + next,         // LF-only line endings
+		"3\r\nabc\r\n0\r\n\n" + next,   // bare LF after the last chunk
+		"3\r\nabc\r\n0\r\nBad Trailer: x\r\n\r\n" + next,
+		"3\r\nabc\r\n0\r\nNoColon\r\n\r\n" + next,
+		"0\r\n: v\r\n\r\n",
+		"0\r\nT: 1\r\n 2\r\n\r\n",
+		"0\r\nT: a\x00\r\n\r\n",
+		"0\r\nT : 1\r\n\r\n",
+		";x\r\n",
+		"3\r",
+	}
+}
+
+// FuzzChunked feeds a chunked body, and whatever follows it, to the wire
+// tracker and holds the verdict against oracleChunked, a plain restatement
+// of the rules; where the body is accepted, fasthttp must end it at the same
+// byte and decode the same data, or the two would frame the next request
+// differently. The tracker must also end in the same state however the
+// stream is split.
+func FuzzChunked(f *testing.F) {
+	for i, s := range chunkedSeeds() {
+		f.Add([]byte(s), uint16(i*7))
+	}
+	f.Fuzz(func(t *testing.T, rest []byte, split uint16) {
+		stream := chunkedHead + string(rest)
+		whole := feedAll(stream)
+		at := int(split) % (len(stream) + 1)
+		if got, want := snap(feedAll(stream[:at], stream[at:])), snap(whole); got != want {
+			t.Fatalf("split at %d: %+v, whole %+v", at, got, want)
+		}
+
+		state, n, data := oracleChunked(string(rest))
+		bad, faultReq := whole.bad.Load(), whole.bad.Load()>>8
+		switch state {
+		case "bad":
+			if bad == 0 || faultReq != 1 {
+				t.Fatalf("body %q: oracle refuses, tracker bad=%#x", rest, bad)
+			}
+			return
+		case "more":
+			if bad != 0 || whole.done.Load() != 1 {
+				t.Fatalf("body %q: oracle wants more, tracker bad=%#x done=%d", rest, bad, whole.done.Load())
+			}
+		case "ok":
+			if bad != 0 && faultReq < 2 {
+				t.Fatalf("body %q: oracle accepts %d bytes, tracker faults request %d", rest, n, faultReq)
+			}
+			w := feedAll(chunkedHead + string(rest[:n]))
+			if w.bad.Load() != 0 || w.done.Load() != 1 || w.track != (track{}) {
+				t.Fatalf("body %q: after the %d bytes the oracle accepts, tracker is not at a new head: %+v", rest, n, w.track)
+			}
+		}
+
+		var req fasthttp.Request
+		br := bufio.NewReader(strings.NewReader(stream))
+		if err := req.ReadLimitBody(br, 1<<20); err != nil {
+			return // fasthttp refuses: the connection closes, nothing to desync
+		}
+		used := len(stream) - br.Buffered()
+		switch {
+		case state == "more":
+			t.Fatalf("body %q: fasthttp ends the body after %d bytes, the oracle wants more", rest, used-len(chunkedHead))
+		case used != len(chunkedHead)+n:
+			t.Fatalf("body %q: fasthttp ends the body after %d bytes, the oracle after %d", rest, used-len(chunkedHead), n)
+		case string(req.Body()) != data:
+			t.Fatalf("body %q: fasthttp decodes %q, the oracle %q", rest, req.Body(), data)
+		}
+	})
+}
+
+// oracleChunked parses b as a chunked body by the tracker's rules, written
+// plainly: 1-15 hex digits; then OWS, or ';' right after the digits and an
+// extension without controls; the size line at most maxChunkLine bytes with
+// its CR; CRLF after the size line and the data; after the last chunk,
+// trailer fields "token:value" without controls or folding, then an empty
+// line, the whole section at most maxWireHead bytes. It returns "ok" with
+// the bytes used and the decoded data, "bad", or "more" when b ends first.
+func oracleChunked(b string) (state string, n int, data string) {
+	const hexdig = "0123456789abcdefABCDEF"
+	var out strings.Builder
+	i := 0
+	for {
+		start := i
+		for i < len(b) && strings.IndexByte(hexdig, b[i]) >= 0 {
+			i++
+		}
+		digits := b[start:i]
+		switch {
+		case len(digits) > 15:
+			return "bad", 0, ""
+		case i == len(b):
+			return "more", 0, ""
+		case digits == "":
+			return "bad", 0, ""
+		}
+		size, _ := strconv.ParseInt(digits, 16, 64)
+		ows, ext := false, false
+		for {
+			if i == len(b) {
+				return "more", 0, ""
+			}
+			c := b[i]
+			if i > start+len(digits) && i-start+1 > maxChunkLine {
+				return "bad", 0, ""
+			}
+			i++
+			if c == '\r' {
+				break
+			}
+			switch {
+			case ext && (c < ' ' && c != '\t' || c == 0x7f):
+				return "bad", 0, ""
+			case ext:
+			case c == ' ' || c == '\t':
+				ows = true
+			case c == ';' && !ows:
+				ext = true
+			default:
+				return "bad", 0, ""
+			}
+		}
+		switch {
+		case i == len(b):
+			return "more", 0, ""
+		case b[i] != '\n':
+			return "bad", 0, ""
+		}
+		i++
+		if size == 0 {
+			break
+		}
+		if int64(len(b)-i) < size {
+			return "more", 0, ""
+		}
+		out.WriteString(b[i : i+int(size)])
+		i += int(size)
+		for _, want := range []byte("\r\n") {
+			switch {
+			case i == len(b):
+				return "more", 0, ""
+			case b[i] != want:
+				return "bad", 0, ""
+			}
+			i++
+		}
+	}
+	// trailer section
+	const tchar = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	section := b[i:]
+	limited := len(section) > maxWireHead
+	if limited {
+		section = section[:maxWireHead]
+	}
+	// fieldOK checks a trailer line without its CRLF; a partial line (the
+	// stream ended inside it) must be the start of a valid one.
+	fieldOK := func(line string, complete bool) bool {
+		name, value, found := strings.Cut(line, ":")
+		if strings.Trim(name, tchar) != "" || (found && name == "") || (complete && !found) {
+			return false
+		}
+		for _, c := range []byte(value) {
+			if c < ' ' && c != '\t' || c == 0x7f {
+				return false
+			}
+		}
+		return true
+	}
+	for pos := 0; ; {
+		end := strings.IndexByte(section[pos:], '\n')
+		if end < 0 {
+			partial := strings.TrimSuffix(section[pos:], "\r")
+			if limited || !fieldOK(partial, false) {
+				return "bad", 0, ""
+			}
+			return "more", 0, ""
+		}
+		line := section[pos : pos+end]
+		pos += end + 1
+		if !strings.HasSuffix(line, "\r") {
+			return "bad", 0, ""
+		}
+		line = line[:len(line)-1]
+		if line == "" {
+			return "ok", i + pos, out.String()
+		}
+		if !fieldOK(line, true) {
+			return "bad", 0, ""
+		}
+	}
 }

@@ -40,6 +40,13 @@ type Policy struct {
 	// more is answered 431. 0 means DefaultMaxHeaderBytes (60 KiB, Envoy's
 	// default). fasthttp's Server.ReadBufferSize usually refuses first.
 	MaxHeaderBytes int
+	// DecodeSlashes says the router reads %2F, %5C and a raw backslash in a path as '/'
+	// before it removes dot segments (--escaped-slashes decode, internal/router
+	// SlashesDecode). The path then has one reading for the gateway and the upstream, so
+	// Check lets a backslash, or a dot segment next to an encoded slash, through to the
+	// router instead of refusing it. False (the default) matches the router's default,
+	// which keeps them as they are.
+	DecodeSlashes bool
 	// AllowUnwired lets CheckRequest pass a request whose connection was not
 	// accepted through NewListener. By default such a request is answered
 	// 500: without the wire tracker a bare LF ending the request line and a
@@ -88,6 +95,11 @@ func (p *Policy) maxHeaderBytes() int {
 	}
 	return DefaultMaxHeaderBytes
 }
+
+// UnderscoreAction is the action for header names with '_': UnderscoreDrop,
+// UnderscoreReject or UnderscoreAllow, defaults applied. The HTTP/2 front end,
+// which Check does not see, applies it to its own header map.
+func (p *Policy) UnderscoreAction() string { return p.underscore() }
 
 // underscore returns the action to take; an unknown value, which Validate
 // reports, is treated as reject so a typo fails closed.
@@ -149,6 +161,10 @@ const (
 	ReasonBadTarget        = "invalid request target"
 	ReasonUserinfo         = "userinfo in request target"
 	ReasonHostMismatch     = "request target authority differs from Host"
+	ReasonBadMethod        = "invalid method"
+	ReasonFragment         = "fragment in request target"
+	ReasonBackslash        = "backslash in request path"
+	ReasonDotSegment       = "dot segment next to an encoded slash or with parameters"
 	ReasonUnderscore       = "underscore in header name"
 	ReasonUnwired          = "connection not accepted through edge.NewListener"
 	ReasonWireBareLF       = "bare LF in request head"

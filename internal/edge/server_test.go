@@ -78,7 +78,11 @@ func wireCases() []wireCase {
 		{name: "Transfer-Encoding chunked, chunked", raw: "POST /s HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", want: []int{400}, closed: true, who: "fasthttp"},
 		{name: "two Transfer-Encoding fields", raw: "POST /s HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", want: []int{400}, closed: true, who: "fasthttp"},
 		{name: "Transfer-Encoding in HTTP/1.0", raw: "POST /s HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", want: []int{400}, closed: true, who: "fasthttp"},
-		{name: "bare LF after last chunk", raw: "POST /ok HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\n" + hiddenReq, want: []int{200, 400}, closed: true, who: "wire", body: ReasonWireChunk},
+		{name: "bare LF after last chunk", raw: "POST /ok HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\n" + hiddenReq, want: []int{400}, closed: true, who: "wire", body: ReasonWireChunk},
+
+		{name: "non-hex chunk size", raw: "POST /s HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n" + hiddenReq, want: []int{400}, closed: true, body: ReasonWireChunk},
+		{name: "space in a trailer name", raw: "POST /s HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nBad Trailer: x\r\n\r\n" + hiddenReq, want: []int{400}, closed: true, who: "wire", body: ReasonWireChunk},
+		{name: "chunk extension over 4 KiB", raw: "POST /s HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;" + strings.Repeat("x", 5000) + "\r\nabc\r\n0\r\n\r\n" + hiddenReq, want: []int{400}, closed: true, who: "wire", body: ReasonWireChunk},
 
 		// Line endings and folding.
 		{name: "bare LF ending the request line", raw: "GET /s HTTP/1.1\nHost: a\r\n\r\n" + hiddenReq, want: []int{400}, closed: true, who: "wire", body: ReasonWireBareLF},
@@ -108,6 +112,12 @@ func wireCases() []wireCase {
 		{name: "empty Host", raw: "GET /s HTTP/1.1\r\nHost:\r\n\r\n", want: []int{400}, closed: true, who: "fasthttp"},
 		{name: "duplicate Host", raw: "GET /s HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", want: []int{400}, closed: true, who: "fasthttp"},
 		{name: "Host with userinfo", raw: "GET /s HTTP/1.1\r\nHost: good@evil\r\n\r\n", want: []int{400}, closed: true, who: "check", body: ReasonBadHost},
+
+		// Method and path.
+		{name: "lower-case method", raw: "get /s HTTP/1.1\r\nHost: a\r\n\r\n", want: []int{400}, closed: true, who: "check", body: ReasonBadMethod},
+		{name: "fragment in target", raw: "GET /s#x HTTP/1.1\r\nHost: a\r\n\r\n", want: []int{400}, closed: true, who: "check", body: ReasonFragment},
+		{name: "backslash in path", raw: "GET /s\\..\\hidden HTTP/1.1\r\nHost: a\r\n\r\n", want: []int{400}, closed: true, who: "check", body: ReasonBackslash},
+		{name: "dot-dot before an encoded slash", raw: "GET /s/..%2Fhidden HTTP/1.1\r\nHost: a\r\n\r\n", want: []int{400}, closed: true, who: "check", body: ReasonDotSegment},
 
 		// Underscore names.
 		{name: "underscore header dropped", raw: "GET /ok HTTP/1.1\r\nHost: a\r\nX_User_Id: 7\r\n\r\n", want: []int{200}, body: `x_user_id="" x-user-id=""`},

@@ -73,11 +73,14 @@ func NewConn(c net.Conn) net.Conn {
 // body framing the way fasthttp does for the framings Check lets through
 // (Content-Length, or exactly chunked), and skips the body (O(1) per
 // Content-Length body or chunk) to find the next head. A fault is recorded
-// against the number of the head it belongs to, fasthttp's
+// against the number of the request it belongs to, fasthttp's
 // RequestCtx.ConnRequestNum, and the tracker stops there: the request with
 // that number and every later one on the connection is refused. A fault in a
-// chunked body belongs to the next head: the request that carried it has
-// already been served, but nothing after it on the connection is trusted.
+// chunked body belongs to the request that carries it: when the bytes arrive
+// before its handler runs (a request written in one go, as smuggling payloads
+// are) it is refused before anything is forwarded; when they arrive later it
+// is already being served, and every later request on the connection is
+// refused.
 type Conn struct {
 	net.Conn
 	mu sync.Mutex // net.Conn allows concurrent Reads; the tracker is one stream
@@ -129,6 +132,12 @@ func connOf(c net.Conn) *Conn {
 // stream is not HTTP the tracker can follow (a hijacked WebSocket, say), so
 // it stops instead of scanning on.
 const maxWireHead = 64 << 10
+
+// maxChunkLine bounds a chunk-size line, extensions included, as Go's
+// net/http does (4 KiB, internal/chunked.go maxLineLength). fasthttp skips
+// extensions of any length, so a client could make the gateway read
+// megabytes of them for a 1-byte chunk (CVE-2023-39326 class).
+const maxChunkLine = 4 << 10
 
 type wireState uint8
 
@@ -227,6 +236,8 @@ type track struct {
 	sizeDigits int
 	extOWS     bool
 	inExt      bool
+	chunkLine  int  // bytes of the current chunk-size line
+	trValue    bool // in the value of a trailer field
 }
 
 func (w *wire) verdict(reqNum uint64) Verdict {
@@ -241,8 +252,16 @@ func (w *wire) verdict(reqNum uint64) Verdict {
 	return Verdict{}
 }
 
+// fail records a fault in the head being read (request done+1).
 func (w *wire) fail(code uint8) {
 	w.bad.Store((w.done.Load()+1)<<8 | uint64(code))
+	w.st = stStopped
+}
+
+// failBody records a fault in the body of the last head read (request done),
+// the request that carries it.
+func (w *wire) failBody(code uint8) {
+	w.bad.Store(w.done.Load()<<8 | uint64(code))
 	w.st = stStopped
 }
 
@@ -310,10 +329,11 @@ func (w *wire) step(c byte) {
 	case stHead:
 		w.headByte(c)
 	case stChunkSize:
+		w.chunkLine++
 		if v := unhex(c); v >= 0 {
 			// fasthttp reads at most 15 hex digits on 64-bit.
 			if w.sizeDigits == 15 {
-				w.fail(faultChunk)
+				w.failBody(faultChunk)
 				return
 			}
 			w.size = w.size<<4 | int64(v)
@@ -321,35 +341,40 @@ func (w *wire) step(c byte) {
 			return
 		}
 		if w.sizeDigits == 0 {
-			w.fail(faultChunk)
+			w.failBody(faultChunk)
 			return
 		}
 		w.st = stChunkExt
 		w.chunkExtByte(c)
 	case stChunkExt:
+		w.chunkLine++
+		if w.chunkLine > maxChunkLine {
+			w.failBody(faultChunk)
+			return
+		}
 		w.chunkExtByte(c)
 	case stChunkSizeLF:
 		if c != '\n' {
-			w.fail(faultChunk)
+			w.failBody(faultChunk)
 			return
 		}
 		if w.size == 0 {
-			w.st, w.n, w.line = stTrailer, 0, 0
+			w.st, w.n, w.line, w.trValue = stTrailer, 0, 0, false
 			return
 		}
 		w.st, w.remain = stChunkData, w.size
 	case stChunkDataCR:
 		if c != '\r' {
-			w.fail(faultChunk)
+			w.failBody(faultChunk)
 			return
 		}
 		w.st = stChunkDataLF
 	case stChunkDataLF:
 		if c != '\n' {
-			w.fail(faultChunk)
+			w.failBody(faultChunk)
 			return
 		}
-		w.st, w.size, w.sizeDigits, w.extOWS, w.inExt = stChunkSize, 0, 0, false, false
+		w.startChunk()
 	case stTrailer:
 		w.trailerByte(c)
 	}
@@ -364,44 +389,74 @@ func (w *wire) chunkExtByte(c byte) {
 		w.st = stChunkSizeLF
 	case w.inExt:
 		if (c < ' ' && c != '\t') || c == 0x7f {
-			w.fail(faultChunk)
+			w.failBody(faultChunk)
 		}
 	case c == ' ' || c == '\t':
 		w.extOWS = true
 	case c == ';' && !w.extOWS:
 		w.inExt = true
 	default:
-		w.fail(faultChunk)
+		w.failBody(faultChunk)
 	}
 }
 
+// startChunk resets the chunk-size line state.
+func (w *wire) startChunk() {
+	w.st, w.size, w.sizeDigits, w.extOWS, w.inExt, w.chunkLine = stChunkSize, 0, 0, false, false, 0
+}
+
+// trailerByte reads the trailer section. Its fields are held to the rules
+// Check applies to header fields (RFC 9112 §7.1.2): a token name, a colon,
+// a value without controls, no folding. fasthttp accepts a space inside a
+// trailer name; a peer may not, and a trailer section the two split
+// differently is a desync like any other.
 func (w *wire) trailerByte(c byte) {
 	w.n++
 	if w.n > maxWireHead {
-		w.fail(faultChunk)
+		w.failBody(faultChunk)
 		return
 	}
 	if w.cr {
 		w.cr = false
 		if c != '\n' {
-			w.fail(faultChunk)
+			w.failBody(faultChunk)
 			return
 		}
 		if w.line == 0 {
 			w.startHead()
 			return
 		}
-		w.line = 0
+		if !w.trValue {
+			w.failBody(faultChunk) // no colon
+			return
+		}
+		w.line, w.trValue = 0, false
 		return
 	}
 	switch {
 	case c == '\r':
 		w.cr = true
-	case c == '\n', w.line == 0 && (c == ' ' || c == '\t'):
-		w.fail(faultChunk)
-	default:
-		w.line++
+		return
+	case c == '\n':
+		w.failBody(faultChunk)
+		return
+	case w.trValue:
+		if (c < ' ' && c != '\t') || c == 0x7f {
+			w.failBody(faultChunk)
+			return
+		}
+	case c == ':':
+		if w.line == 0 {
+			w.failBody(faultChunk) // empty name
+			return
+		}
+		w.trValue = true
+	case !isTchar(c):
+		// includes SP and HTAB, so obs-fold and "Name : v" are refused
+		w.failBody(faultChunk)
+		return
 	}
+	w.line++
 }
 
 func (w *wire) headByte(c byte) {
@@ -543,7 +598,7 @@ func (w *wire) endHead() {
 	head := w.done.Load() + 1
 	switch {
 	case w.tes == 1:
-		w.st, w.size, w.sizeDigits, w.extOWS, w.inExt = stChunkSize, 0, 0, false, false
+		w.startChunk()
 	case w.cl > 0:
 		w.st, w.remain = stBody, w.cl
 	default:

@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
+
+	"tollgate/internal/edge"
 )
 
 // StdHandler is the net/http front end, used for HTTP/2 (h2c by prior knowledge or upgrade).
@@ -14,11 +17,26 @@ type StdHandler struct {
 	P          *Proxy
 	Scheme     string
 	ListenPort int
+	// Edge is the policy the HTTP/1.1 front end enforces with edge.Check; the parts that
+	// apply to HTTP/2 (underscore names, method and target syntax) are enforced here, since
+	// x/net/http2 hands requests over without them. nil means the default policy.
+	Edge *edge.Policy
 }
 
 // ServeHTTP implements http.Handler.
 func (hd StdHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Context().Err() != nil {
+		// The client reset the stream before its handler ran: HEADERS then RST_STREAM in a
+		// loop is the rapid-reset attack (CVE-2023-44487). x/net/http2 bounds how many such
+		// handlers run at once; returning here keeps each from costing an upstream request.
+		return
+	}
 	p := hd.P
+	var pol edge.Policy // the zero value is the default policy
+	if hd.Edge != nil {
+		pol = *hd.Edge
+	}
+	underscore := dropUnderscores(&pol, r)
 	st := p.acquire()
 	st.pc.Reset(r.Context(), st.snap.MaxStates)
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
@@ -34,23 +52,72 @@ func (hd StdHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	st.hadQuery = r.URL.ForceQuery || r.URL.RawQuery != ""
 	if p.begin(st, s2b(uri), hd.Scheme, hd.ListenPort) {
-		h := &st.upRq.Header
-		h.SetMethod(r.Method)
-		for k, vs := range r.Header {
-			for _, v := range vs {
-				h.Add(k, v)
-			}
+		if v := checkStd(&pol, r, uri, underscore); !v.OK() {
+			st.chain = st.snap.Global
+			p.fail(st, v.Status, v.Reason)
+		} else {
+			hd.serveStd(st, r)
 		}
-		h.SetHost(r.Host)
-		if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
-			st.bodySource, st.bodySize = r.Body, int(r.ContentLength)
-			if r.ContentLength < 0 {
-				st.bodySize = -1
-			}
-		}
-		p.serveSafe(st)
 	}
 	p.writeStd(w, r, st)
+}
+
+// serveStd copies the client request into the upstream request and runs the pipeline.
+func (hd StdHandler) serveStd(st *reqState, r *http.Request) {
+	h := &st.upRq.Header
+	h.SetMethod(r.Method)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			h.Add(k, v)
+		}
+	}
+	h.SetHost(r.Host)
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+		st.bodySource, st.bodySize = r.Body, int(r.ContentLength)
+		if r.ContentLength < 0 {
+			st.bodySize = -1
+		}
+	}
+	hd.P.serveSafe(st)
+}
+
+// dropUnderscores applies the edge policy's underscore action to r's header map before
+// anything reads it, as edge.Drops does for HTTP/1.1: with "drop" the fields are removed,
+// with "reject" it reports that some were present (the request is refused once it has a
+// request id).
+func dropUnderscores(pol *edge.Policy, r *http.Request) (reject bool) {
+	action := pol.UnderscoreAction()
+	if action == edge.UnderscoreAllow {
+		return false
+	}
+	for k := range r.Header {
+		if strings.IndexByte(k, '_') < 0 {
+			continue
+		}
+		if action == edge.UnderscoreReject {
+			return true
+		}
+		delete(r.Header, k)
+	}
+	return false
+}
+
+// checkStd holds an HTTP/2 request to the edge rules x/net/http2 does not apply: method and
+// :path syntax (Policy.CheckMethodTarget: no fragment, backslash or hidden dot segment), one
+// Host that names the :authority (RFC 9113 §8.3.1 lets a server treat a differing Host as
+// malformed; routing reads :authority while an upstream may read Host), and the underscore
+// verdict of dropUnderscores.
+func checkStd(pol *edge.Policy, r *http.Request, uri string, underscore bool) edge.Verdict {
+	if v := pol.CheckMethodTarget(s2b(r.Method), s2b(uri)); !v.OK() {
+		return v
+	}
+	if hv, ok := r.Header["Host"]; ok && (len(hv) != 1 || !strings.EqualFold(hv[0], r.Host)) {
+		return edge.Verdict{Status: 400, Reason: edge.ReasonHostMismatch}
+	}
+	if underscore {
+		return edge.Verdict{Status: 400, Reason: edge.ReasonUnderscore}
+	}
+	return edge.Verdict{}
 }
 
 // writeStd sends the response through net/http, flushing after every chunk read from the

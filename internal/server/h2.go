@@ -3,10 +3,14 @@ package server
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -128,7 +132,7 @@ func (c *replayConn) Read(p []byte) (int, error) {
 // serveH2 serves an HTTP/2 connection whose preface has not been consumed.
 func (s *Server) serveH2(c net.Conn) {
 	//lint:ignore SA1019 net/http cannot serve one already-accepted connection handed over by the sniffer; x/net's ServeConn can
-	s.h2.ServeConn(c, &http2.ServeConnOpts{
+	s.h2.ServeConn(s.guardH2(c, 0), &http2.ServeConnOpts{
 		Context:    s.ctx,
 		BaseConfig: s.h2base,
 		Handler:    s.h2handler,
@@ -161,7 +165,8 @@ func (s *Server) serveH2CUpgrade(rc *fasthttp.RequestCtx) bool {
 			return
 		}
 		//lint:ignore SA1019 net/http cannot take over an HTTP/1.1 upgrade (RFC 7540 §3.2) on an accepted connection; x/net's ServeConn can
-		s.h2.ServeConn(&hijacked{Conn: c}, &http2.ServeConnOpts{
+		// the upgrading request is stream 1 (RFC 7540 §3.2)
+		s.h2.ServeConn(s.guardH2(&hijacked{Conn: c}, 1), &http2.ServeConnOpts{
 			Context:        s.ctx,
 			BaseConfig:     s.h2base,
 			Handler:        s.h2handler,
@@ -204,3 +209,192 @@ func toStdRequest(rc *fasthttp.RequestCtx) (*http.Request, error) {
 // hijacked hides the concrete type of a hijacked connection from the HTTP/2 server, which
 // would otherwise look for TLS state on it.
 type hijacked struct{ net.Conn }
+
+// HTTP/2 abuse the x/net/http2 server does not bound by itself, watched on the frames the
+// client sends (Envoy's edge defaults, envoy.config.core.v3.Http2ProtocolOptions):
+//
+//   - Rapid reset (CVE-2023-44487): x/net only caps running handlers at
+//     MaxConcurrentStreams and queues 4x as many; when handlers are quick, HEADERS plus
+//     RST_STREAM in a loop never fills the queue, and each pair still costs an upstream
+//     request (measured: about a third of 20,000 pairs). Envoy closes a connection on which
+//     at least 500 streams were opened and half of them reset early; so do we, counting every
+//     client RST_STREAM.
+//   - Empty frames (CVE-2019-9518): DATA without payload or END_STREAM, and empty
+//     CONTINUATION, cost the server a frame each and no flow-control credit; x/net takes any
+//     number. Envoy's max_consecutive_inbound_frames_with_empty_payload is 1: the second such
+//     frame in a row ends the connection.
+//
+// The connection then ends with GOAWAY ENHANCE_YOUR_CALM, written here because x/net has no
+// hook to send one; x/net sees the end of the stream from the client.
+const (
+	h2ResetMinStreams   = 500 // streams opened before the reset ratio is judged
+	h2MaxEmptyFramesRun = 1   // consecutive empty DATA/CONTINUATION frames allowed
+)
+
+// Reasons a guard ends a connection; the text goes in the GOAWAY debug data.
+const (
+	h2AbuseNone = iota
+	h2AbuseResets
+	h2AbuseEmptyFrames
+)
+
+func h2AbuseText(a int32) string {
+	switch a {
+	case h2AbuseResets:
+		return "too many stream resets"
+	case h2AbuseEmptyFrames:
+		return "too many empty frames"
+	}
+	return ""
+}
+
+// guardH2 wraps c, which must be at the start of the client's connection preface; opened
+// is the highest stream already open (1 after an h2c upgrade, else 0).
+func (s *Server) guardH2(c net.Conn, opened uint32) net.Conn {
+	g := &h2Guard{Conn: c, skip: len(http2.ClientPreface), log: s.log}
+	g.lastStream.Store(opened)
+	return g
+}
+
+// h2Guard follows the frame headers on both directions of an HTTP/2 connection: the client's
+// to count what x/net does not bound, its own to know where a frame may be inserted. It
+// copies nothing; a frame costs a few comparisons.
+type h2Guard struct {
+	net.Conn
+	log *slog.Logger
+
+	// read side (x/net has one reader goroutine)
+	skip     int     // preface bytes still to pass
+	hdr      [9]byte // frame header being assembled
+	hdrN     int
+	payload  int // payload bytes of the current frame still to pass
+	streams  int // client streams opened
+	resets   int // RST_STREAM frames from the client
+	emptyRun int
+
+	// read by Close, which x/net may call from any goroutine
+	lastStream atomic.Uint32 // highest client stream handed to x/net
+	abuse      atomic.Int32  // h2Abuse*: why the connection is being ended; reads then see EOF
+
+	// write side
+	wmu   sync.Mutex
+	whdr  [9]byte
+	whdrN int
+	wleft int // payload bytes of the frame being written
+	sent  bool
+}
+
+// Read passes the client's frames to x/net up to the first that breaks a limit, then ends
+// the stream.
+func (g *h2Guard) Read(p []byte) (int, error) {
+	if g.abuse.Load() != h2AbuseNone {
+		return 0, io.EOF
+	}
+	n, err := g.Conn.Read(p)
+	for i := 0; i < n; {
+		switch {
+		case g.skip > 0:
+			k := min(g.skip, n-i)
+			g.skip -= k
+			i += k
+		case g.payload > 0:
+			k := min(g.payload, n-i)
+			g.payload -= k
+			i += k
+		default:
+			start := i - g.hdrN // where this frame began, when it began in p
+			k := min(len(g.hdr)-g.hdrN, n-i)
+			copy(g.hdr[g.hdrN:], p[i:i+k])
+			g.hdrN += k
+			i += k
+			if g.hdrN < len(g.hdr) {
+				continue
+			}
+			g.hdrN = 0
+			g.payload = int(g.hdr[0])<<16 | int(g.hdr[1])<<8 | int(g.hdr[2])
+			if why := g.frame(http2.FrameType(g.hdr[3]), http2.Flags(g.hdr[4]), binary.BigEndian.Uint32(g.hdr[5:])&(1<<31-1), g.payload); why != h2AbuseNone {
+				g.abuse.Store(why)
+				g.log.Debug("http2 connection ended for abuse", "reason", h2AbuseText(why), "remote", g.RemoteAddr().String())
+				// hand over what came before this frame; the rest is dropped
+				if start <= 0 {
+					return 0, io.EOF
+				}
+				return start, nil
+			}
+		}
+	}
+	return n, err
+}
+
+// frame accounts for one client frame header and says why the connection must end, if so.
+func (g *h2Guard) frame(typ http2.FrameType, flags http2.Flags, stream uint32, length int) int32 {
+	switch typ {
+	case http2.FrameHeaders:
+		if stream%2 == 1 && stream > g.lastStream.Load() {
+			g.lastStream.Store(stream)
+			g.streams++
+		}
+	case http2.FrameRSTStream:
+		g.resets++
+		if g.streams >= h2ResetMinStreams && 2*g.resets >= g.streams {
+			return h2AbuseResets
+		}
+	}
+	switch {
+	case typ == http2.FrameData && length == 0 && flags&http2.FlagDataEndStream == 0,
+		typ == http2.FrameContinuation && length == 0 && flags&http2.FlagContinuationEndHeaders == 0:
+		g.emptyRun++
+		if g.emptyRun > h2MaxEmptyFramesRun {
+			return h2AbuseEmptyFrames
+		}
+	case typ == http2.FrameData, typ == http2.FrameHeaders, typ == http2.FrameContinuation:
+		g.emptyRun = 0
+	}
+	return h2AbuseNone
+}
+
+// Write passes x/net's bytes on and follows its frame boundaries.
+func (g *h2Guard) Write(p []byte) (int, error) {
+	g.wmu.Lock()
+	defer g.wmu.Unlock()
+	n, err := g.Conn.Write(p)
+	for i := 0; i < n; {
+		if g.wleft > 0 {
+			k := min(g.wleft, n-i)
+			g.wleft -= k
+			i += k
+			continue
+		}
+		k := min(len(g.whdr)-g.whdrN, n-i)
+		copy(g.whdr[g.whdrN:], p[i:i+k])
+		g.whdrN += k
+		i += k
+		if g.whdrN == len(g.whdr) {
+			g.whdrN = 0
+			g.wleft = int(g.whdr[0])<<16 | int(g.whdr[1])<<8 | int(g.whdr[2])
+		}
+	}
+	return n, err
+}
+
+// Close sends GOAWAY ENHANCE_YOUR_CALM first when the guard ended the connection, if no
+// write is in progress and the last one ended on a frame boundary (else a frame would be
+// cut), then closes.
+func (g *h2Guard) Close() error {
+	if why := g.abuse.Load(); why != h2AbuseNone && g.wmu.TryLock() {
+		if g.whdrN == 0 && g.wleft == 0 && !g.sent {
+			g.sent = true
+			debug := h2AbuseText(why)
+			f := make([]byte, 9+8+len(debug))
+			f[2] = byte(8 + len(debug))
+			f[3] = byte(http2.FrameGoAway)
+			binary.BigEndian.PutUint32(f[9:], g.lastStream.Load())
+			binary.BigEndian.PutUint32(f[13:], uint32(http2.ErrCodeEnhanceYourCalm))
+			copy(f[17:], debug)
+			_ = g.Conn.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = g.Conn.Write(f)
+		}
+		g.wmu.Unlock()
+	}
+	return g.Conn.Close()
+}

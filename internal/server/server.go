@@ -294,14 +294,22 @@ func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, 4)
 	if proxyLn != nil {
 		port := proxyLn.Addr().(*net.TCPAddr).Port
-		s.h2handler = proxy.StdHandler{P: s.proxy, Scheme: "http", ListenPort: port}
+		s.h2handler = proxy.StdHandler{P: s.proxy, Scheme: "http", ListenPort: port, Edge: &s.opts.Edge}
 		//lint:ignore SA1019 see serveH2; settings come from h2base.HTTP2 below
 		s.h2 = &http2.Server{}
 		s.h2base = &http.Server{
 			Handler:     s.h2handler,
 			ErrorLog:    slogStd(s.log),
 			IdleTimeout: 60 * time.Second,
+			// the same head limit as HTTP/1.1 (Envoy's 60 KiB), advertised as
+			// SETTINGS_MAX_HEADER_LIST_SIZE instead of x/net's 1 MiB default
+			MaxHeaderBytes: edge.DefaultMaxHeaderBytes,
 			HTTP2: &http.HTTP2Config{
+				// RFC 9113's default frame size: what peers and h2spec expect
+				MaxReadFrameSize: 16 << 10,
+				// a client that floods SETTINGS or PING and never reads their ACKs is cut
+				// once a write to it stalls this long
+				WriteByteTimeout:     30 * time.Second,
 				MaxConcurrentStreams: 100,
 				// Envoy's edge defaults: 64 KiB per stream, 1 MiB per connection.
 				MaxReceiveBufferPerStream:     64 << 10,
