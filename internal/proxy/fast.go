@@ -110,6 +110,7 @@ type slowBodyReader struct {
 	timeout  time.Duration
 	deadline time.Time
 	timedOut bool
+	broken   bool
 }
 
 func (s *slowBodyReader) Read(p []byte) (int, error) {
@@ -121,8 +122,14 @@ func (s *slowBodyReader) Read(p []byte) (int, error) {
 		}
 	}
 	n, err := s.r.Read(p)
-	if err != nil && isTimeout(err) {
+	switch {
+	case err == nil || err == io.EOF:
+	case isTimeout(err):
 		s.timedOut = true
+	default:
+		// the client's body was malformed (the engine or the edge tracker refused it): the
+		// request fails as the client's fault, not the upstream's
+		s.broken = true
 	}
 	return n, err
 }

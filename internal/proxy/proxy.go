@@ -152,6 +152,12 @@ type reqState struct {
 	limited limitedBody
 }
 
+// clientFault tells that the upstream call failed because of the client's body: it stalled,
+// was malformed or crossed the body limit.
+func (st *reqState) clientFault() bool {
+	return st.slowBody.timedOut || st.slowBody.broken || st.limited.tooLarge
+}
+
 // limitedBody fails with errBodyTooLarge once more than left bytes were read.
 type limitedBody struct {
 	r        io.Reader
@@ -634,6 +640,21 @@ func (p *Proxy) forward(st *reqState) {
 		err = hc.Do(req, &st.resp)
 		took := time.Since(c.UpstreamStart)
 		waited += took
+		if err != nil && st.clientFault() {
+			// the client's body failed (stalled, malformed, too large): the target did
+			// nothing wrong, so neither its health nor its circuit hear of it, and a
+			// client that sends bad bodies cannot eject healthy targets
+			if fails != nil {
+				tk.Done(true)
+			}
+			if retried {
+				svc.Budget.RetryDone()
+			}
+			if fb != nil {
+				fb.Done(t, took, false)
+			}
+			break
+		}
 		p.report(svc, t, &st.resp, err)
 		if fails != nil {
 			tk.Done(err == nil && !fails.Has(st.resp.StatusCode()))
@@ -680,8 +701,7 @@ func (p *Proxy) forward(st *reqState) {
 	if svc.Breaker != nil {
 		// the service's outcome is the request's, after retries; a client that stopped
 		// sending or sent too much is not the upstream's failure
-		svcTicket.Done((err == nil && !svc.BreakerFailures.Has(st.resp.StatusCode())) ||
-			st.slowBody.timedOut || st.limited.tooLarge)
+		svcTicket.Done((err == nil && !svc.BreakerFailures.Has(st.resp.StatusCode())) || st.clientFault())
 	}
 	if err != nil {
 		status, msg := upstreamStatus(err)
@@ -691,6 +711,12 @@ func (p *Proxy) forward(st *reqState) {
 			status, msg = 408, "Request timeout"
 		case st.limited.tooLarge:
 			status, msg = 413, msgPayloadTooBig
+			if st.fast != nil {
+				st.fast.SetConnectionClose()
+			}
+		case st.slowBody.broken:
+			// a body that turned malformed after forwarding began: the client's fault
+			status, msg = 400, msgBadRequest
 			if st.fast != nil {
 				st.fast.SetConnectionClose()
 			}

@@ -157,3 +157,43 @@ func TestConnectionLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestClientFaultsDoNotEjectTargets: requests that fail because of the client's body (over the
+// limit, malformed after forwarding began) never count against the target: with passive checks
+// that eject a target on its first failure and a circuit that opens on the first, the target
+// stays healthy and closed.
+func TestClientFaultsDoNotEjectTargets(t *testing.T) {
+	up := startEcho(t, "up")
+	addr := strings.TrimPrefix(up.URL, "http://")
+	cfg := sprintf(`_format_version: "3.0"
+services:
+- name: s
+  host: pool
+  routes: [{name: r, paths: [/]}]
+upstreams:
+- name: pool
+  circuit_breaker: {consecutive_failures: 1}
+  healthchecks:
+    passive:
+      unhealthy: {tcp_failures: 1, timeouts: 1, http_failures: 1}
+  targets: [{target: "%s"}]
+`, addr)
+	g := startGateway(t, cfg, "--max-body-size", "1k")
+	chunk := fmt.Sprintf("%x\r\n%s\r\n", 600, strings.Repeat("b", 600))
+	for i := 0; i < 3; i++ {
+		resp, body := rawExchange(t, g.Proxy, "", "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"+chunk+chunk+"0\r\n\r\n")
+		if resp.StatusCode != 413 {
+			t.Fatalf("over the limit: %d %s", resp.StatusCode, body)
+		}
+	}
+	if h := healthOf(t, g, addr); h != "HEALTHY" {
+		t.Fatalf("the target is %s after the clients' faults", h)
+	}
+	if b := breakers(t, g)["upstream:pool/"+addr]; b.State != "closed" {
+		t.Fatalf("the target's circuit is %+v after the clients' faults", b)
+	}
+	resp, body := rawExchange(t, g.Proxy, "", "GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	if resp.StatusCode != 200 {
+		t.Fatalf("a normal request afterwards: %d %s", resp.StatusCode, body)
+	}
+}
