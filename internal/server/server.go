@@ -344,7 +344,7 @@ func (s *Server) Run(ctx context.Context) error {
 		// bytes the engine parses.
 		// The connection limits wrap innermost, so a connection handed to HTTP/2 still holds
 		// its slot until it closes.
-		limited := newLimitListener(proxyLn, s.opts.Conns, s.log)
+		limited := newLimitListener(lingerListener{proxyLn}, s.opts.Conns, s.log)
 		go func() { errc <- s.fast.Serve(edge.NewListener(sniffListener{Listener: limited, s: s})) }()
 	}
 	if adminLn != nil {

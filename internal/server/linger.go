@@ -1,0 +1,63 @@
+package server
+
+import (
+	"net"
+	"time"
+)
+
+// Lingering close, as nginx's lingering_close does it. When the gateway answers before it read
+// the whole request body (a 413, a 401 from an auth plugin, a refusal at the edge) and closes
+// the connection, the client may still be sending; closing a socket with unread data makes the
+// kernel send RST, which can destroy the answer before the client reads it, so the client
+// sees "connection reset" instead of the 413. A lingering close sends FIN first, then reads and
+// discards what the client still sends, for at most lingerTime and while data keeps coming
+// within lingerTimeout, and only then closes.
+const (
+	lingerTime    = 30 * time.Second // nginx's lingering_time
+	lingerTimeout = 5 * time.Second  // nginx's lingering_timeout
+)
+
+// lingerListener gives every accepted TCP connection a lingering Close.
+type lingerListener struct{ net.Listener }
+
+func (l lingerListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		return &lingerConn{TCPConn: tc}, nil
+	}
+	return c, nil
+}
+
+type lingerConn struct {
+	*net.TCPConn
+}
+
+// Close lingers only when the client has unread bytes waiting (pendingInput, one non-blocking
+// peek): the common close, with nothing pending, stays one close call.
+func (c *lingerConn) Close() error {
+	if !pendingInput(c.TCPConn) {
+		return c.TCPConn.Close()
+	}
+	if err := c.TCPConn.CloseWrite(); err != nil {
+		return c.TCPConn.Close()
+	}
+	go func() {
+		defer c.TCPConn.Close()
+		end := time.Now().Add(lingerTime)
+		buf := make([]byte, 16<<10)
+		for time.Now().Before(end) {
+			next := time.Now().Add(lingerTimeout)
+			if next.After(end) {
+				next = end
+			}
+			_ = c.TCPConn.SetReadDeadline(next)
+			if _, err := c.TCPConn.Read(buf); err != nil {
+				return // EOF: the client is done; or the wait ran out
+			}
+		}
+	}()
+	return nil
+}
