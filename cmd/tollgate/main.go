@@ -74,6 +74,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // runFlags are the flags of run and demo.
 type runFlags struct {
 	config, proxyListen, adminListen, statusListen string
+	debugListen                                    string
 	logFormat, logLevel                            string
 	trustedIPs, realIPHeader, requestIDHeader      string
 	realIPRecursive, watch, priorityQuirk          bool
@@ -128,6 +129,7 @@ func (f *runFlags) register(fs *flag.FlagSet, demo bool) {
 	fs.StringVar(&f.proxyListen, "proxy-listen", env("proxy-listen", "0.0.0.0:8000"), "proxy listener address")
 	fs.StringVar(&f.adminListen, "admin-listen", env("admin-listen", "127.0.0.1:8001"), "admin API listener address (empty: off)")
 	fs.StringVar(&f.statusListen, "status-listen", env("status-listen", ""), "status listener address (empty: off)")
+	fs.StringVar(&f.debugListen, "debug-listen", env("debug-listen", ""), "Go profiling endpoints (/debug/pprof/) address, e.g. 127.0.0.1:6060 (empty: off; never expose it)")
 	fs.StringVar(&f.logFormat, "log-format", env("log-format", "json"), "log format: json or text")
 	fs.StringVar(&f.logLevel, "log-level", env("log-level", "info"), "log level: debug, info, warn, error")
 	fs.StringVar(&f.trustedIPs, "trusted-ips", env("trusted-ips", ""), "comma-separated IPs/CIDRs whose X-Forwarded-* and real-IP headers are believed (Kong's trusted_ips)")
@@ -270,7 +272,7 @@ func cmdRun(args []string, stdout, stderr io.Writer, demo bool) int {
 	}
 
 	srv, err := server.New(server.Options{
-		ProxyListen: f.proxyListen, AdminListen: f.adminListen, StatusListen: f.statusListen,
+		ProxyListen: f.proxyListen, AdminListen: f.adminListen, StatusListen: f.statusListen, DebugListen: f.debugListen,
 		ConfigFile: f.config, Version: version, NodeID: uuid.NewString(), Log: log,
 		Registry:            registry(),
 		Trust:               proxy.Trust{Prefixes: trusted, RealIPHeader: f.realIPHeader, Recursive: f.realIPRecursive},

@@ -33,6 +33,7 @@ type Options struct {
 	ProxyListen  string // "" disables the listener
 	AdminListen  string
 	StatusListen string
+	DebugListen  string // Go's profiles (net/http/pprof); "" = off
 	ConfigFile   string // "" starts empty
 	Version      string
 	NodeID       string
@@ -89,6 +90,7 @@ type Server struct {
 	h2handler http.Handler
 	admin     *http.Server
 	status    *http.Server
+	debug     *http.Server
 
 	ctx     context.Context
 	loadMu  sync.Mutex // one load at a time (admin POST /config, SIGHUP, file watch)
@@ -270,7 +272,7 @@ func (s *Server) Run(ctx context.Context) error {
 		lns = append(lns, l)
 		return l, nil
 	}
-	var proxyLn, adminLn, statusLn net.Listener
+	var proxyLn, adminLn, statusLn, debugLn net.Listener
 	var err error
 	if s.opts.ProxyListen != "" {
 		if proxyLn, err = listen(s.opts.ProxyListen); err != nil {
@@ -291,7 +293,13 @@ func (s *Server) Run(ctx context.Context) error {
 		s.StatusAddr = statusLn.Addr()
 	}
 
-	errc := make(chan error, 4)
+	if s.opts.DebugListen != "" {
+		if debugLn, err = listen(s.opts.DebugListen); err != nil {
+			return err
+		}
+	}
+
+	errc := make(chan error, 5)
 	if proxyLn != nil {
 		port := proxyLn.Addr().(*net.TCPAddr).Port
 		s.h2handler = proxy.StdHandler{P: s.proxy, Scheme: "http", ListenPort: port, Edge: &s.opts.Edge}
@@ -355,6 +363,11 @@ func (s *Server) Run(ctx context.Context) error {
 		s.status = &http.Server{Handler: s.statusHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slogStd(s.log)}
 		go func() { errc <- s.status.Serve(statusLn) }()
 	}
+	if debugLn != nil {
+		s.debug = &http.Server{Handler: debugHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slogStd(s.log)}
+		go func() { errc <- s.debug.Serve(debugLn) }()
+		s.log.Warn("profiling endpoints on", "debug", debugLn.Addr().String())
+	}
 	close(s.serving)
 	s.log.Info("tollgate started", "version", s.opts.Version, "node_id", s.opts.NodeID,
 		"proxy", addrString(s.ProxyAddr), "admin", addrString(s.AdminAddr), "status", addrString(s.StatusAddr))
@@ -385,7 +398,7 @@ func (s *Server) drain() error {
 		}()
 		_ = s.h2base.Shutdown(ctx) // sends GOAWAY to HTTP/2 connections
 	}
-	for _, hs := range []*http.Server{s.admin, s.status} {
+	for _, hs := range []*http.Server{s.admin, s.status, s.debug} {
 		if hs != nil {
 			_ = hs.Shutdown(ctx)
 		}
