@@ -14,9 +14,11 @@ func pendingInput(c *net.TCPConn) bool {
 	}
 	var n int
 	var buf [1]byte
-	_ = rc.Read(func(fd uintptr) bool {
+	// Control, not Read: Close may come from another goroutine while the connection's own
+	// reader is parked in Read holding the read lock (an idle keep-alive closed at shutdown)
+	_ = rc.Control(func(fd uintptr) {
+		// MSG_DONTWAIT: an empty socket answers EAGAIN at once
 		n, _, _ = syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		return true // never wait: an empty socket answers EAGAIN at once
 	})
 	return n > 0
 }
