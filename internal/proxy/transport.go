@@ -42,12 +42,17 @@ func (ts *Transports) For(svc *snapshot.Service, t *balancer.Target) any {
 	}
 	connect, rd, wr := svc.ConnectTimeout, svc.ReadTimeout, svc.WriteTimeout
 	hc := &fasthttp.HostClient{
-		Addr:                          t.Addr,
-		IsTLS:                         svc.Scheme == "https",
-		MaxConns:                      ts.MaxConnsPerTarget,
-		MaxConnWaitTimeout:            connect,
-		MaxIdleConnDuration:           ts.IdleTimeout,
-		StreamResponseBody:            true,
+		Addr:                t.Addr,
+		IsTLS:               svc.Scheme == "https",
+		MaxConns:            ts.MaxConnsPerTarget,
+		MaxConnWaitTimeout:  connect,
+		MaxIdleConnDuration: ts.IdleTimeout,
+		StreamResponseBody:  true,
+		// The upstream's response head must fit: 32 KiB, where fasthttp's default 4 KiB
+		// (nginx's proxy_buffer_size) would answer 502 to an upstream setting a few large
+		// cookies that Kong (proxy_buffer_size 160k) passes on. Buffers are pooled, held
+		// only while a response is read.
+		ReadBufferSize:                32 << 10,
 		DisablePathNormalizing:        true,
 		DisableHeaderNamesNormalizing: false,
 		NoDefaultUserAgentHeader:      true,

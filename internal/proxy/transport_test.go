@@ -120,3 +120,35 @@ func TestTransportTryTimeoutIsHard(t *testing.T) {
 		})
 	}
 }
+
+// TestTransportLargeResponseHead: an upstream response head of 20 KiB (large cookies) is read,
+// not answered 502; one over the buffer is an error.
+func TestTransportLargeResponseHead(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := 20 << 10
+		if r.URL.Path == "/huge" {
+			n = 40 << 10
+		}
+		w.Header().Set("Set-Cookie", "a="+strings.Repeat("x", n))
+	}))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	ts := NewTransports()
+	svc := &snapshot.Service{Scheme: "http", ConnectTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second}
+	hc := ts.For(svc, &balancer.Target{Addr: addr}).(*fasthttp.HostClient)
+	for _, tc := range []struct {
+		path    string
+		wantErr bool
+	}{{"/big", false}, {"/huge", true}} {
+		var req fasthttp.Request
+		var resp fasthttp.Response
+		req.SetRequestURI("http://" + addr + tc.path)
+		err := hc.Do(&req, &resp)
+		if resp.IsBodyStream() {
+			_ = resp.CloseBodyStream()
+		}
+		if (err != nil) != tc.wantErr {
+			t.Errorf("%s: err = %v, wantErr %v", tc.path, err, tc.wantErr)
+		}
+	}
+}
