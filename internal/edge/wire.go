@@ -87,6 +87,10 @@ type Conn struct {
 	w  wire
 }
 
+// NetConn returns the wrapped connection (as tls.Conn.NetConn does), for code that must reach
+// the socket underneath, such as the server's lingering close.
+func (c *Conn) NetConn() net.Conn { return c.Conn }
+
 // Read reads from the connection and feeds the bytes to the tracker.
 func (c *Conn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)

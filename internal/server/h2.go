@@ -131,6 +131,7 @@ func (c *replayConn) Read(p []byte) (int, error) {
 
 // serveH2 serves an HTTP/2 connection whose preface has not been consumed.
 func (s *Server) serveH2(c net.Conn) {
+	noLinger(c)
 	//lint:ignore SA1019 net/http cannot serve one already-accepted connection handed over by the sniffer; x/net's ServeConn can
 	s.h2.ServeConn(s.guardH2(c, 0), &http2.ServeConnOpts{
 		Context:    s.ctx,
@@ -161,6 +162,7 @@ func (s *Server) serveH2CUpgrade(rc *fasthttp.RequestCtx) bool {
 	}
 	rc.HijackSetNoResponse(true)
 	rc.Hijack(func(c net.Conn) {
+		noLinger(c)
 		if _, err := io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"); err != nil {
 			return
 		}

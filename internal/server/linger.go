@@ -2,6 +2,7 @@ package server
 
 import (
 	"net"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,12 +34,38 @@ func (l lingerListener) Accept() (net.Conn, error) {
 
 type lingerConn struct {
 	*net.TCPConn
+	off atomic.Bool
+}
+
+// noLinger turns lingering off for the connection under c (HTTP/2 takes it over: it ends
+// connections with GOAWAY, and an HTTP/2 attacker still sending, a CONTINUATION flood say,
+// must not be read for another 30 s). It walks the gateway's own wrappers down to the socket.
+func noLinger(c net.Conn) {
+	for c != nil {
+		switch w := c.(type) {
+		case *lingerConn:
+			w.off.Store(true)
+			return
+		case *limitedConn:
+			c = w.Conn
+		case *sniffConn:
+			c = w.Conn
+		case *replayConn:
+			c = w.Conn
+		case *hijacked:
+			c = w.Conn
+		case interface{ NetConn() net.Conn }: // edge.Conn, tls.Conn
+			c = w.NetConn()
+		default:
+			return
+		}
+	}
 }
 
 // Close lingers only when the client has unread bytes waiting (pendingInput, one non-blocking
 // peek): the common close, with nothing pending, stays one close call.
 func (c *lingerConn) Close() error {
-	if !pendingInput(c.TCPConn) {
+	if c.off.Load() || !pendingInput(c.TCPConn) {
 		return c.TCPConn.Close()
 	}
 	if err := c.TCPConn.CloseWrite(); err != nil {

@@ -47,3 +47,30 @@ func TestLingeringClose(t *testing.T) {
 		}
 	}
 }
+
+// TestNoLingerUnwraps: noLinger reaches the socket through the gateway's wrappers.
+func TestNoLingerUnwraps(t *testing.T) {
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	go func() {
+		c, err := net.Dial("tcp", raw.Addr().String())
+		if err == nil {
+			defer c.Close()
+			time.Sleep(time.Second)
+		}
+	}()
+	c, err := lingerListener{raw}.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	lc := c.(*lingerConn)
+	wrapped := &hijacked{Conn: &replayConn{Conn: &limitedConn{Conn: lc, l: &limitListener{}}}}
+	noLinger(wrapped)
+	if !lc.off.Load() {
+		t.Fatal("noLinger did not reach the socket")
+	}
+}
