@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -50,17 +52,7 @@ func TestTransportReadTimeoutBetweenReads(t *testing.T) {
 			var resp fasthttp.Response
 			req.SetRequestURI("http://" + addr + tc.path)
 			start := time.Now()
-			err := hc.Do(&req, &resp)
-			if err == nil && resp.IsBodyStream() {
-				buf := make([]byte, 64)
-				for err == nil {
-					_, err = resp.BodyStream().Read(buf)
-				}
-				if err.Error() == "EOF" {
-					err = nil
-				}
-				_ = resp.CloseBodyStream()
-			}
+			err := doAndDrain(hc, &req, &resp)
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("err = %v after %v, wantErr %v", err, time.Since(start), tc.wantErr)
 			}
@@ -100,17 +92,7 @@ func TestTransportTryTimeoutIsHard(t *testing.T) {
 			req.SetRequestURI("http://" + addr + "/")
 			req.SetTimeout(tc.timeout)
 			start := time.Now()
-			err := hc.Do(&req, &resp)
-			if err == nil && resp.IsBodyStream() {
-				buf := make([]byte, 64)
-				for err == nil {
-					_, err = resp.BodyStream().Read(buf)
-				}
-				if err.Error() == "EOF" {
-					err = nil
-				}
-				_ = resp.CloseBodyStream()
-			}
+			err := doAndDrain(hc, &req, &resp)
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("err = %v after %v, wantErr %v", err, time.Since(start), tc.wantErr)
 			}
@@ -151,4 +133,22 @@ func TestTransportLargeResponseHead(t *testing.T) {
 			t.Errorf("%s: err = %v, wantErr %v", tc.path, err, tc.wantErr)
 		}
 	}
+}
+
+// doAndDrain makes the call and reads the streamed body to its end: the error is the call's or
+// the body's (EOF is success).
+func doAndDrain(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response) error {
+	err := hc.Do(req, resp)
+	if err != nil || !resp.IsBodyStream() {
+		return err
+	}
+	defer func() { _ = resp.CloseBodyStream() }()
+	buf := make([]byte, 64)
+	for err == nil {
+		_, err = resp.BodyStream().Read(buf)
+	}
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	return err
 }
