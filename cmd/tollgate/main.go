@@ -79,7 +79,8 @@ type runFlags struct {
 	trustedIPs, realIPHeader, requestIDHeader      string
 	realIPRecursive, watch, priorityQuirk          bool
 	underscoreHeaders, retryOnStatus               string
-	escapedSlashes, maxBody                        string
+	escapedSlashes, maxBody, maxHeaderBytes        string
+	maxHeaderCount                                 int
 	dnsResolver, dnsOrder, dnsHostsFile            string
 	dnsStaleTTL, dnsNotFoundTTL, dnsErrorTTL       time.Duration
 	mergeSlashes                                   bool
@@ -145,6 +146,8 @@ func (f *runFlags) register(fs *flag.FlagSet, demo bool) {
 	fs.IntVar(&f.maxURI, "max-uri-length", envInt("max-uri-length", 8<<10), "longest request target in bytes; longer is answered 414")
 	fs.StringVar(&f.escapedSlashes, "escaped-slashes", env("escaped-slashes", "keep"), "encoded slashes (%2F, %5C) and backslashes in request paths: keep (Kong: never a separator), reject (400) or decode (a '/', before dot segments are removed)")
 	fs.BoolVar(&f.mergeSlashes, "merge-slashes", envBool("merge-slashes", true), "merge repeated slashes in request paths (Kong always does)")
+	fs.StringVar(&f.maxHeaderBytes, "max-header-bytes", env("max-header-bytes", "16k"), "largest request head (request line and headers; HTTP/2 header list), bytes or with a k suffix; more is answered 431. Each keep-alive connection holds a read buffer this large (Envoy's edge default is 60k)")
+	fs.IntVar(&f.maxHeaderCount, "max-header-count", envInt("max-header-count", edge.DefaultMaxHeaderCount), "most request header fields; more is answered 431 (Envoy's default)")
 	fs.StringVar(&f.maxBody, "max-body-size", env("max-body-size", "0"), "global request body limit, bytes or with a k/m/g suffix; 0 = none (Kong's default); over it is answered 413")
 	fs.IntVar(&f.maxConns, "max-conns", envInt("max-conns", 50000), "most open connections on the proxy listener (0 = no limit); more are answered 503 and closed")
 	fs.IntVar(&f.maxConnsPerIP, "max-conns-per-ip", envInt("max-conns-per-ip", 0), "most open connections from one client address (0 = no limit; behind a load balancer every client shares its address); more are answered 429 and closed")
@@ -243,6 +246,13 @@ func cmdRun(args []string, stdout, stderr io.Writer, demo bool) int {
 	}
 	pol := edge.DefaultPolicy()
 	pol.UnderscoreHeaders = f.underscoreHeaders
+	pol.MaxHeaderCount = f.maxHeaderCount
+	hb, err := parseSize(f.maxHeaderBytes)
+	if err != nil || hb < 1<<10 || hb > 1<<20 {
+		fmt.Fprintln(stderr, "tollgate: --max-header-bytes: want 1k to 1m, got", f.maxHeaderBytes)
+		return 2
+	}
+	pol.MaxHeaderBytes = int(hb)
 	if err := pol.Validate(); err != nil {
 		fmt.Fprintln(stderr, "tollgate: --underscore-headers:", err)
 		return 2

@@ -89,6 +89,10 @@ func (p *Policy) maxHeaderCount() int {
 	return DefaultMaxHeaderCount
 }
 
+// HeaderBytes is the head bound in effect (MaxHeaderBytes or its default), for the engine
+// buffers and the HTTP/2 header list limit that must agree with it.
+func (p *Policy) HeaderBytes() int { return p.maxHeaderBytes() }
+
 func (p *Policy) maxHeaderBytes() int {
 	if p.MaxHeaderBytes > 0 {
 		return p.MaxHeaderBytes

@@ -309,9 +309,9 @@ func (s *Server) Run(ctx context.Context) error {
 			Handler:     s.h2handler,
 			ErrorLog:    slogStd(s.log),
 			IdleTimeout: 60 * time.Second,
-			// the same head limit as HTTP/1.1 (Envoy's 60 KiB), advertised as
-			// SETTINGS_MAX_HEADER_LIST_SIZE instead of x/net's 1 MiB default
-			MaxHeaderBytes: edge.DefaultMaxHeaderBytes,
+			// the same head limit as HTTP/1.1, advertised as SETTINGS_MAX_HEADER_LIST_SIZE
+			// instead of x/net's 1 MiB default
+			MaxHeaderBytes: s.opts.Edge.HeaderBytes(),
 			HTTP2: &http.HTTP2Config{
 				// RFC 9113's default frame size: what peers and h2spec expect
 				MaxReadFrameSize: 16 << 10,
@@ -339,8 +339,11 @@ func (s *Server) Run(ctx context.Context) error {
 			StreamRequestBody:             true,
 			DisablePreParseMultipartForm:  true,
 			DisableHeaderNamesNormalizing: false,
-			ReadBufferSize:                16 << 10,
-			WriteBufferSize:               16 << 10,
+			// A request head must fit the read buffer, so the buffer is the head limit
+			// (plus room for the request line); fasthttp keeps it per keep-alive
+			// connection, so raising the limit raises idle memory by as much.
+			ReadBufferSize:  max(s.opts.Edge.HeaderBytes()+1<<10, 4<<10),
+			WriteBufferSize: 16 << 10,
 			// Bounds reading each request head; the body has its own between-reads bound
 			// (proxy's slowBodyReader), which replaces this deadline once the handler runs.
 			ReadTimeout:     s.opts.ClientHeaderTimeout,

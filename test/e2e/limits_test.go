@@ -197,3 +197,45 @@ upstreams:
 		t.Fatalf("a normal request afterwards: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestHeaderLimits: --max-header-bytes bounds the request head on HTTP/1.1 (16 KiB by default)
+// and can be raised to Envoy's 60 KiB; --max-header-count bounds the fields.
+func TestHeaderLimits(t *testing.T) {
+	up := startEcho(t, "up")
+	cfg := sprintf("_format_version: \"3.0\"\nservices:\n- name: s\n  url: %s\n  routes: [{name: r, paths: [/]}]\n", up.URL)
+	head := func(kib int) string {
+		var b strings.Builder
+		for i := 0; i < kib/4; i++ { // 4 KiB lines: few enough for a count of 20
+			fmt.Fprintf(&b, "X-H%d: %s\r\n", i, strings.Repeat("a", 4<<10-10))
+		}
+		return "GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + b.String() + "\r\n"
+	}
+	fields := func(n int) string {
+		var b strings.Builder
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "X-F%d: v\r\n", i)
+		}
+		return "GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + b.String() + "\r\n"
+	}
+	def := startGateway(t, cfg)
+	big := startGateway(t, cfg, "--max-header-bytes", "60k", "--max-header-count", "20")
+	tests := []struct {
+		name   string
+		g      *gateway
+		raw    string
+		status int
+	}{
+		{"default: 12 KiB head", def, head(12), 200},
+		{"default: 20 KiB head", def, head(20), 431},
+		{"60k: 40 KiB head", big, head(40), 200},
+		{"60k: 70 KiB head", big, head(70), 431},
+		{"count 20: 15 fields", big, fields(15), 200},
+		{"count 20: 30 fields", big, fields(30), 431},
+	}
+	for _, tc := range tests {
+		resp, body := rawExchange(t, tc.g.Proxy, "", tc.raw)
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s: %d %.100s, want %d", tc.name, resp.StatusCode, body, tc.status)
+		}
+	}
+}
