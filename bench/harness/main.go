@@ -27,6 +27,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -82,6 +83,8 @@ type config struct {
 	tollgate   string
 	caddy      string
 	traefik    string
+	compare    string // a prebuilt Tollgate binary measured beside the current one
+	floor      bool   // measure the minimal fasthttp proxy too (the engine's floor)
 	loadCore   int
 	proxyCore  int
 	commandTxt string
@@ -196,6 +199,8 @@ func newHarness(args []string, out io.Writer) (*harness, error) {
 	caddy := fs.String("caddy", "", "Caddy binary (default: command -v caddy)")
 	traefik := fs.String("traefik", "", "Traefik binary (default: command -v traefik)")
 	budget := fs.Int("budget", 0, "seconds of measuring to fit in (0: the mode's)")
+	compare := fs.String("compare", "", "a prebuilt Tollgate binary (e.g. of an earlier commit) measured as tollgate-b beside the current build: the A/B check of a change")
+	floor := fs.Bool("floor", false, "also measure fasthttp-min, the minimal fasthttp proxy of bench/spike/fasthttp: the engine's own cost, the floor for Tollgate's")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -238,6 +243,7 @@ func newHarness(args []string, out io.Writer) (*harness, error) {
 		cfg.budget = *budget
 	}
 	cfg.caddy, cfg.traefik, cfg.tollgate = *caddy, *traefik, *tg
+	cfg.compare, cfg.floor = *compare, *floor
 	cfg.commandTxt = "go run ./bench/harness " + strings.Join(args, " ")
 	h := &harness{cfg: cfg, out: out, ports: map[int]bool{}, targets: map[string]*target{}}
 	h.root, err = repoRoot()
@@ -524,9 +530,19 @@ func (h *harness) wanted(name string) bool {
 func (h *harness) scenarios() []scenario {
 	var out []scenario
 	for _, s := range allScenarios {
-		if strings.Contains(","+h.cfg.scenarios+",", ","+s.id+",") {
-			out = append(out, s)
+		if !strings.Contains(","+h.cfg.scenarios+",", ","+s.id+",") {
+			continue
 		}
+		// the optional targets go beside plain Tollgate, wherever it is measured
+		if slices.Contains(s.targets, "tollgate") {
+			if h.cfg.compare != "" {
+				s.targets = append(slices.Clone(s.targets), "tollgate-b")
+			}
+			if h.cfg.floor && s.kind != "h2" {
+				s.targets = append(slices.Clone(s.targets), "fasthttp-min")
+			}
+		}
+		out = append(out, s)
 	}
 	return out
 }
@@ -595,6 +611,25 @@ func (h *harness) startAll() error {
 		{"tollgate", tollgate("tollgate", tollgateConfig(h.upPort, false))},
 		{"tollgate-plugins", tollgate("tollgate-plugins", tollgateConfig(h.upPort, true))},
 		{"tollgate-10k", tollgate("tollgate-10k", tollgateManyRoutes(h.upPort, 10000))},
+		{"tollgate-b", func(t *target) (*proc, error) {
+			f := filepath.Join(h.work, "tollgate-b.yaml")
+			if err := os.WriteFile(f, []byte(tollgateConfig(h.upPort, false)), 0o644); err != nil {
+				return nil, err
+			}
+			t.h2port = t.port
+			return h.startProc("tollgate-b", pc, g1, h.cfg.compare, "run", "--config", f, "--proxy-listen",
+				fmt.Sprintf("127.0.0.1:%d", t.port), "--admin-listen", "", "--log-level", "warn", "--watch=false")
+		}},
+		{"fasthttp-min", func(t *target) (*proc, error) {
+			bin := filepath.Join(h.work, "fasthttp-min")
+			b := exec.CommandContext(h.ctx, "go", "build", "-o", bin, "./bench/spike/fasthttp")
+			b.Dir = h.root
+			b.Env = append(os.Environ(), "GOTOOLCHAIN=local")
+			if o, err := b.CombinedOutput(); err != nil {
+				return nil, fmt.Errorf("go build ./bench/spike/fasthttp: %v: %s", err, o)
+			}
+			return h.startProc("fasthttp-min", pc, g1, bin, "-port", strconv.Itoa(t.port), "-upstream", fmt.Sprintf("127.0.0.1:%d", h.upPort))
+		}},
 		{"nginx", nginx("nginx", false)},
 		{"nginx-lua", nginx("nginx-lua", true)},
 		{"haproxy", func(t *target) (*proc, error) {

@@ -150,6 +150,8 @@ type reqState struct {
 	feedback balancer.Feedback
 	// limited enforces Options.MaxBodySize on a body of unknown length
 	limited limitedBody
+	// held is the upstream connection resp's body streams from, until it is released
+	held heldConn
 }
 
 // clientFault tells that the upstream call failed because of the client's body: it stalled,
@@ -186,6 +188,7 @@ func (p *Proxy) acquire() *reqState {
 // release returns st to the pool once the response is fully sent and logged.
 func (p *Proxy) release(st *reqState) {
 	st.snap.Release()
+	st.held.release(&st.resp)
 	st.resp.Reset()
 	st.upRq.Reset()
 	st.snap, st.route, st.chain, st.fast, st.target, st.wsConn = nil, nil, nil, nil, nil, nil
@@ -538,6 +541,7 @@ func (p *Proxy) fail(st *reqState, status int, msg string) {
 func (p *Proxy) genReply(st *reqState, r *plugin.Reply) {
 	st.gen = true
 	resp := &st.resp
+	st.held.release(resp)
 	resp.Reset()
 	resp.Header.SetNoDefaultContentType(true)
 	resp.SetStatusCode(r.Status)
@@ -593,7 +597,6 @@ func (p *Proxy) forward(st *reqState) {
 	resendable := st.up.body == nil
 	key := p.hashKey(st, svc)
 	fb, _ := svc.Balancer.(balancer.Feedback)
-	req.SetTimeout(svc.TryTimeout)
 	svc.Budget.Enter()
 	defer svc.Budget.Leave()
 	var (
@@ -637,7 +640,7 @@ func (p *Proxy) forward(st *reqState) {
 		req.Header.SetHost(host)
 		hc := svc.TransportFor(t).(*fasthttp.HostClient)
 		c.UpstreamStart = time.Now()
-		err = hc.Do(req, &st.resp)
+		err = roundTrip(hc, req, &st.resp, &st.held, svc.TryTimeout)
 		took := time.Since(c.UpstreamStart)
 		waited += took
 		if err != nil && st.clientFault() {
@@ -691,9 +694,7 @@ func (p *Proxy) forward(st *reqState) {
 		retried = true
 		if err == nil {
 			p.log.Debug("retrying upstream on status", "request_id", c.RequestID, "target", t.Addr, "status", st.resp.StatusCode())
-			if st.resp.IsBodyStream() {
-				_ = st.resp.CloseBodyStream()
-			}
+			st.held.release(&st.resp)
 		} else {
 			p.log.Debug("retrying upstream", "request_id", c.RequestID, "target", t.Addr, "error", err)
 		}
@@ -821,6 +822,9 @@ func (p *Proxy) headerFilter(st *reqState) (err error) {
 func (st *reqState) body() (io.Reader, int) {
 	resp := &st.resp
 	if resp.IsBodyStream() {
+		if st.held.active() {
+			return &st.held, resp.Header.ContentLength()
+		}
 		return resp.BodyStream(), resp.Header.ContentLength()
 	}
 	b := resp.Body()
@@ -844,6 +848,7 @@ func (p *Proxy) finish(st *reqState) {
 		}()
 		st.chain.Log(&st.pc)
 	}()
+	st.held.release(&st.resp)
 	if st.resp.IsBodyStream() {
 		_ = st.resp.CloseBodyStream()
 	}

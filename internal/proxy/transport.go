@@ -93,8 +93,8 @@ func (ts *Transports) CloseIdle() {
 // when less than three quarters of it remain (the effective bound is between 3/4 and 1× the
 // configured timeout).
 //
-// A deadline fasthttp sets itself (the service's try_timeout, given per request with
-// Request.SetTimeout) is a hard bound: the between-reads deadline never moves past it.
+// A deadline set through SetDeadline (the service's try_timeout, set by roundTrip) is a hard
+// bound: the between-reads deadline never moves past it.
 type timeoutConn struct {
 	net.Conn
 	read, write       time.Duration

@@ -52,7 +52,7 @@ func TestTransportReadTimeoutBetweenReads(t *testing.T) {
 			var resp fasthttp.Response
 			req.SetRequestURI("http://" + addr + tc.path)
 			start := time.Now()
-			err := doAndDrain(hc, &req, &resp)
+			err := doAndDrain(hc, &req, &resp, 0)
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("err = %v after %v, wantErr %v", err, time.Since(start), tc.wantErr)
 			}
@@ -90,9 +90,8 @@ func TestTransportTryTimeoutIsHard(t *testing.T) {
 			var req fasthttp.Request
 			var resp fasthttp.Response
 			req.SetRequestURI("http://" + addr + "/")
-			req.SetTimeout(tc.timeout)
 			start := time.Now()
-			err := doAndDrain(hc, &req, &resp)
+			err := doAndDrain(hc, &req, &resp, tc.timeout)
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("err = %v after %v, wantErr %v", err, time.Since(start), tc.wantErr)
 			}
@@ -125,10 +124,9 @@ func TestTransportLargeResponseHead(t *testing.T) {
 		var req fasthttp.Request
 		var resp fasthttp.Response
 		req.SetRequestURI("http://" + addr + tc.path)
-		err := hc.Do(&req, &resp)
-		if resp.IsBodyStream() {
-			_ = resp.CloseBodyStream()
-		}
+		var held heldConn
+		err := roundTrip(hc, &req, &resp, &held, 0)
+		held.release(&resp)
 		if (err != nil) != tc.wantErr {
 			t.Errorf("%s: err = %v, wantErr %v", tc.path, err, tc.wantErr)
 		}
@@ -137,15 +135,16 @@ func TestTransportLargeResponseHead(t *testing.T) {
 
 // doAndDrain makes the call and reads the streamed body to its end: the error is the call's or
 // the body's (EOF is success).
-func doAndDrain(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response) error {
-	err := hc.Do(req, resp)
+func doAndDrain(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) error {
+	var held heldConn
+	err := roundTrip(hc, req, resp, &held, timeout)
 	if err != nil || !resp.IsBodyStream() {
 		return err
 	}
-	defer func() { _ = resp.CloseBodyStream() }()
+	defer held.release(resp)
 	buf := make([]byte, 64)
 	for err == nil {
-		_, err = resp.BodyStream().Read(buf)
+		_, err = held.Read(buf)
 	}
 	if errors.Is(err, io.EOF) {
 		return nil
