@@ -45,7 +45,7 @@ func (p *Proxy) ServeFast(rc *fasthttp.RequestCtx, scheme string, listenPort int
 				st.bodySource, st.bodySize = &st.reply, len(b)
 			}
 		}
-		st.upgrade = isWebSocketUpgrade(h.Peek("Connection"), h.Peek("Upgrade")) && h.IsGet()
+		st.upgrade = isWebSocketUpgrade(h.PeekCanonical(s2b("Connection")), h.PeekCanonical(s2b("Upgrade"))) && h.IsGet()
 		p.serveSafe(st)
 	}
 	p.writeFast(rc, st)

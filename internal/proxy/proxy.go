@@ -73,6 +73,8 @@ type Proxy struct {
 	via1   string
 	via2   string
 	server string
+	// ridKey is the request id header's name in the engine's canonical form
+	ridKey string
 	pool   sync.Pool
 
 	// Inflight counts requests between the front end's entry and the end of their log phase.
@@ -96,6 +98,7 @@ func New(opts Options) *Proxy {
 		via1:   "1.1 tollgate/" + opts.Version,
 		via2:   "2 tollgate/" + opts.Version,
 		server: "tollgate/" + opts.Version,
+		ridKey: string(fasthttp.AppendNormalizedHeaderKey(nil, opts.RequestIDHeader)),
 	}
 	p.pool.New = func() any { return &reqState{p: p} }
 	return p
@@ -455,45 +458,45 @@ func (p *Proxy) prepareUpstream(st *reqState, rt *snapshot.Route) {
 		st.scratch = append(st.scratch[:0], strings.Join(xff, ", ")...)
 		st.scratch = append(st.scratch, ", "...)
 		st.scratch = st.fwdIP().AppendTo(st.scratch)
-		h.SetBytesV("X-Forwarded-For", st.scratch)
+		h.SetCanonical(s2b("X-Forwarded-For"), st.scratch)
 	} else {
 		st.scratch = st.fwdIP().AppendTo(st.scratch[:0])
-		h.SetBytesV("X-Forwarded-For", st.scratch)
+		h.SetCanonical(s2b("X-Forwarded-For"), st.scratch)
 	}
 	if !trusted || len(ih.Peek("X-Forwarded-Proto")) == 0 {
-		h.Set("X-Forwarded-Proto", in.Scheme())
+		h.SetCanonical(s2b("X-Forwarded-Proto"), s2b(in.Scheme()))
 	}
 	if !trusted || len(ih.Peek("X-Forwarded-Host")) == 0 {
 		st.scratch = hostOnlyLower(st.scratch[:0], in.Host())
-		h.SetBytesV("X-Forwarded-Host", st.scratch)
+		h.SetCanonical(s2b("X-Forwarded-Host"), st.scratch)
 	}
 	if !trusted || len(ih.Peek("X-Forwarded-Port")) == 0 {
 		st.scratch = itoa(st.scratch[:0], in.ListenPort())
-		h.SetBytesV("X-Forwarded-Port", st.scratch)
+		h.SetCanonical(s2b("X-Forwarded-Port"), st.scratch)
 	}
 	if !trusted || len(ih.Peek("X-Forwarded-Path")) == 0 {
-		h.Set("X-Forwarded-Path", in.RawPath())
+		h.SetCanonical(s2b("X-Forwarded-Path"), s2b(in.RawPath()))
 	}
 	if !trusted || len(ih.Peek("X-Forwarded-Prefix")) == 0 {
 		if strip && !(len(st.match.Prefix) == 1 && st.match.Prefix[0] == '/') {
-			h.SetBytesV("X-Forwarded-Prefix", st.match.Prefix)
-		} else {
+			h.SetCanonical(s2b("X-Forwarded-Prefix"), st.match.Prefix)
+		} else if h.PeekCanonical(s2b("X-Forwarded-Prefix")) != nil {
 			h.Del("X-Forwarded-Prefix")
 		}
 	}
 	st.scratch = st.fwdIP().AppendTo(st.scratch[:0])
-	h.SetBytesV("X-Real-Ip", st.scratch)
+	h.SetCanonical(s2b("X-Real-Ip"), st.scratch)
 	via := p.via1
 	if in.ProtoMajor() == 2 {
 		via = p.via2
 	}
 	if v := ih.Peek("Via"); len(v) > 0 {
 		st.scratch = append(append(append(st.scratch[:0], v...), ", "...), via...)
-		h.SetBytesV("Via", st.scratch)
+		h.SetCanonical(s2b("Via"), st.scratch)
 	} else {
-		h.Set("Via", via)
+		h.SetCanonical(s2b("Via"), s2b(via))
 	}
-	h.Set(p.opts.RequestIDHeader, c.RequestID)
+	h.SetCanonical(s2b(p.ridKey), s2b(c.RequestID))
 }
 
 func escapePath(dst []byte, p string) []byte { return router.EscapeUpstreamPath(dst, s2b(p)) }
@@ -740,19 +743,19 @@ func (p *Proxy) forward(st *reqState) {
 	if c.In.ProtoMajor() == 2 {
 		via = p.via2
 	}
-	if v := h.Peek("Via"); len(v) > 0 {
+	if v := h.PeekCanonical(s2b("Via")); len(v) > 0 {
 		st.scratch = append(append(append(st.scratch[:0], v...), ", "...), via...)
-		h.SetBytesV("Via", st.scratch)
+		h.SetCanonical(s2b("Via"), st.scratch)
 	} else {
-		h.Set("Via", via)
+		h.SetCanonical(s2b("Via"), s2b(via))
 	}
 	if len(h.Server()) == 0 {
-		h.Set("Server", p.server)
+		h.SetCanonical(s2b("Server"), s2b(p.server))
 	}
 	st.scratch = itoa(st.scratch[:0], int(c.UpstreamFirstByte.Sub(c.UpstreamStart).Milliseconds()))
-	h.SetBytesV("X-Tollgate-Upstream-Latency", st.scratch)
+	h.SetCanonical(s2b("X-Tollgate-Upstream-Latency"), st.scratch)
 	st.scratch = itoa(st.scratch[:0], int(c.UpstreamStart.Sub(c.Start).Milliseconds()))
-	h.SetBytesV("X-Tollgate-Proxy-Latency", st.scratch)
+	h.SetCanonical(s2b("X-Tollgate-Proxy-Latency"), st.scratch)
 }
 
 // report feeds the passive health checks with one try's outcome.
@@ -797,7 +800,7 @@ func (p *Proxy) head(st *reqState) {
 		p.log.Error("header filter failed", "request_id", c.RequestID, "error", err)
 		p.fail(st, 500, msgInternal)
 	}
-	st.resp.Header.Set(p.opts.RequestIDHeader, c.RequestID)
+	st.resp.Header.SetCanonical(s2b(p.ridKey), s2b(c.RequestID))
 	if st.setCookie != "" {
 		st.resp.Header.Add("Set-Cookie", st.setCookie)
 	}
