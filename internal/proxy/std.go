@@ -154,13 +154,23 @@ func (p *Proxy) writeStd(w http.ResponseWriter, r *http.Request, st *reqState) {
 		buf = make([]byte, 32<<10)
 	}
 	buf = buf[:cap(buf)]
+	left := size // bytes still due when the length is known, else negative
 	for {
 		n, err := st.pipe.Read(buf)
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				break
 			}
-			_ = rc.Flush()
+			if left >= 0 {
+				left -= n
+			}
+			// Each chunk goes out as it comes (event streams must not wait), except the
+			// last one of a body of known length: the handler's return sends it with the
+			// end of the stream, where a flush would cost an HTTP/2 frame and a write of
+			// its own (measured: one write syscall per request fewer).
+			if left != 0 {
+				_ = rc.Flush()
+			}
 		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) {

@@ -349,7 +349,12 @@ func (s *Server) Run(ctx context.Context) error {
 			ReadTimeout:     s.opts.ClientHeaderTimeout,
 			IdleTimeout:     75 * time.Second,
 			CloseOnShutdown: true,
-			Logger:          fastLogger{s.log},
+			// An idle keep-alive connection gives its 16 KiB write buffer back to the pool
+			// (the read buffer stays: a streamed request body reads through it). Measured
+			// with 10,000 idle connections: 182 MB RSS instead of 225, and no CPU per request
+			// difference within the machine's noise (bench/profiles/README.md).
+			ReduceMemoryUsage: true,
+			Logger:            fastLogger{s.log},
 		}
 		// The edge tracker wraps outermost, right under the engine, so it sees exactly the
 		// bytes the engine parses.
