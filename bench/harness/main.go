@@ -176,6 +176,7 @@ type harness struct {
 	niceArgs []string
 	samples  []sample
 	mem      []memResult
+	allocs   allocResult
 	skips    []string
 	notes    []string
 	start    time.Time
@@ -335,6 +336,7 @@ func (h *harness) run() error {
 	}
 	h.measureAll()
 	h.measureMemory()
+	h.measureAllocs()
 	return h.report()
 }
 

@@ -454,3 +454,57 @@ func (h *harness) idleRSS(name string, p *proc, port, n int) memResult {
 	m.during = rssKB(p.pid())
 	return m
 }
+
+// allocResult is the plain path's allocations per request, from the Go benchmark beside it.
+type allocResult struct {
+	cmd           string
+	allocs, bytes int
+	err           string
+}
+
+// measureAllocs runs BenchmarkProxyFast with -benchmem (full mode only: it takes a few
+// seconds of a core and compiles the test binary).
+func (h *harness) measureAllocs() {
+	if h.cfg.mode != "full" || h.ctx.Err() != nil {
+		return
+	}
+	args := []string{"test", "-run", "^$", "-bench", "^BenchmarkProxyFast$", "-benchmem", "-benchtime", "20000x", "./internal/proxy/"}
+	h.allocs.cmd = "go " + strings.Join(args, " ")
+	ctx, cancel := context.WithTimeout(h.ctx, 3*time.Minute)
+	defer cancel()
+	c := exec.CommandContext(ctx, "go", args...)
+	c.Dir = h.root
+	c.Env = append(os.Environ(), "GOTOOLCHAIN=local")
+	out, err := c.CombinedOutput()
+	if err != nil {
+		h.allocs.err = fmt.Sprintf("%v: %s", err, lastLines(string(out), 5))
+		return
+	}
+	var ok bool
+	h.allocs.allocs, h.allocs.bytes, ok = parseBenchmem(string(out))
+	if !ok {
+		h.allocs.err = "no allocs/op in the output: " + lastLines(string(out), 5)
+		return
+	}
+	h.printf("allocations: %d allocs/op, %d B/op (BenchmarkProxyFast)\n", h.allocs.allocs, h.allocs.bytes)
+}
+
+// parseBenchmem reads "N B/op  M allocs/op" from go test -benchmem output.
+func parseBenchmem(out string) (allocs, bytes int, ok bool) {
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		for i := 1; i < len(f); i++ {
+			switch f[i] {
+			case "allocs/op":
+				allocs, _ = strconv.Atoi(f[i-1])
+				ok = true
+			case "B/op":
+				bytes, _ = strconv.Atoi(f[i-1])
+			}
+		}
+		if ok {
+			return allocs, bytes, true
+		}
+	}
+	return 0, 0, false
+}
