@@ -16,6 +16,7 @@ import (
 	"tollgate/internal/config"
 	"tollgate/internal/plugin"
 	"tollgate/internal/snapshot"
+	"tollgate/plugins/all"
 )
 
 // Test plugins exercising the pipeline's contract: phase order, exits, panics.
@@ -66,7 +67,7 @@ type rig struct {
 	quiet atomic.Bool
 }
 
-func newRig(tb testing.TB, cfgYAML string) *rig {
+func newRig(tb testing.TB, cfgYAML string, specs ...plugin.Spec) *rig {
 	tb.Helper()
 	r := &rig{logs: &atomic.Int64{}}
 	upLn := fasthttputil.NewInmemoryListener()
@@ -80,7 +81,7 @@ func newRig(tb testing.TB, cfgYAML string) *rig {
 	go func() { _ = upSrv.Serve(upLn) }()
 	tb.Cleanup(func() { _ = upLn.Close() })
 
-	reg := plugin.NewRegistry([]plugin.Spec{probeSpec(r.logs)})
+	reg := plugin.NewRegistry(append([]plugin.Spec{probeSpec(r.logs)}, specs...))
 	cfg, err := config.Load("test.yml", []byte(cfgYAML), reg)
 	if err != nil {
 		tb.Fatalf("config: %v", err)
@@ -210,6 +211,44 @@ func BenchmarkProxyFast(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if err := r.client.Do(&req, &resp); err != nil || resp.StatusCode() != 200 {
+			b.Fatalf("%v %d", err, resp.StatusCode())
+		}
+	}
+}
+
+// BenchmarkProxyFastPlugins is BenchmarkProxyFast with the side-by-side harness's plugin
+// stack (scenario f) on the route.
+func BenchmarkProxyFastPlugins(b *testing.B) {
+	r := newRig(b, `_format_version: "3.0"
+services:
+  - name: s
+    url: http://upstream.test:80
+    routes:
+      - name: plain
+        paths: [/plain]
+        plugins:
+          - name: request-transformer
+            config:
+              add:
+                headers: ["X-Bench-Request:1"]
+          - name: response-transformer
+            config:
+              add:
+                headers: ["X-Bench-Response:1"]
+          - name: correlation-id
+            config:
+              header_name: X-Correlation-ID
+              generator: uuid#counter
+              echo_downstream: true
+`, all.Specs()...)
+	r.quiet.Store(true)
+	var req fasthttp.Request
+	var resp fasthttp.Response
+	req.SetRequestURI("http://gw/plain/bench")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := r.client.Do(&req, &resp); err != nil || resp.StatusCode() != 200 || len(resp.Header.Peek("X-Bench-Response")) == 0 {
 			b.Fatalf("%v %d", err, resp.StatusCode())
 		}
 	}

@@ -63,9 +63,11 @@ func (h *handler) Access(c *plugin.Ctx) error {
 		id = h.generate(c)
 		c.Up.Header().Set(h.header, id)
 	}
-	plugin.Set(c, Key, id)
+	// box the id once for both stores: each conversion to an interface would allocate
+	boxed := any(id)
+	c.SetShared(Key.Name(), boxed)
 	if h.echo {
-		*c.State() = id
+		*c.State() = boxed
 	}
 	return nil
 }
@@ -93,8 +95,8 @@ func (h *handler) generate(c *plugin.Ctx) string {
 		return h.tracker(c)
 	}
 	n := h.counter.Add(1)
-	b := make([]byte, 0, len(h.prefix)+20)
-	b = append(b, h.prefix...)
+	var buf [96]byte // the id is built on the stack: one allocation, for the string
+	b := append(buf[:0], h.prefix...)
 	return string(strconv.AppendUint(b, n, 10))
 }
 
@@ -106,7 +108,8 @@ func (h *handler) tracker(c *plugin.Ctx) string {
 		start = time.Now()
 	}
 	ms := start.UnixMilli()
-	b := make([]byte, 0, 96)
+	var buf [96]byte
+	b := buf[:0]
 	b = append(b, c.In.ClientIP()...)
 	b = append(b, '-')
 	b = strconv.AppendInt(b, int64(c.In.ListenPort()), 10)
