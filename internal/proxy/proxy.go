@@ -207,6 +207,31 @@ func (p *Proxy) release(st *reqState) {
 	p.Inflight.Add(-1)
 }
 
+// appendClientValues appends the client's values of the header named (in canonical form),
+// joined with ", ", without the allocations of plugin.Header's Values: behind a load
+// balancer every request carries X-Forwarded-For.
+func (st *reqState) appendClientValues(dst []byte, name string) []byte {
+	n := 0
+	add := func(v []byte) {
+		if n > 0 {
+			dst = append(dst, ", "...)
+		}
+		dst = append(dst, v...)
+		n++
+	}
+	switch {
+	case st.fin.req != nil:
+		for _, v := range st.fin.req.Header.PeekAll(name) {
+			add(v)
+		}
+	case st.sin.req != nil:
+		for _, v := range st.sin.req.Header[name] {
+			add(s2b(v))
+		}
+	}
+	return dst
+}
+
 // newRequestID returns 32 lower-case hex characters (Kong's request id shape).
 func (st *reqState) newRequestID() string {
 	const hex = "0123456789abcdef"
@@ -453,50 +478,56 @@ func (p *Proxy) prepareUpstream(st *reqState, rt *snapshot.Route) {
 	trusted := st.trusted
 	ih := in.Header()
 	// X-Forwarded-For is always appended to (Kong §4.4), the other X-Forwarded-* are only
-	// believed from trusted peers.
-	if xff := ih.Values("X-Forwarded-For"); len(xff) > 0 {
-		st.scratch = append(st.scratch[:0], strings.Join(xff, ", ")...)
+	// believed from trusted peers. Every header the gateway sets replaces all the client's
+	// fields of that name (setOnly): a second field would otherwise reach the upstream beside
+	// the gateway's, and an upstream reading the last one would believe the client.
+	if st.scratch = st.appendClientValues(st.scratch[:0], "X-Forwarded-For"); len(st.scratch) > 0 {
 		st.scratch = append(st.scratch, ", "...)
-		st.scratch = st.fwdIP().AppendTo(st.scratch)
-		h.SetCanonical(s2b("X-Forwarded-For"), st.scratch)
-	} else {
-		st.scratch = st.fwdIP().AppendTo(st.scratch[:0])
-		h.SetCanonical(s2b("X-Forwarded-For"), st.scratch)
 	}
+	st.scratch = st.fwdIP().AppendTo(st.scratch)
+	setOnly(h, "X-Forwarded-For", st.scratch)
 	if !trusted || len(ih.Peek("X-Forwarded-Proto")) == 0 {
-		h.SetCanonical(s2b("X-Forwarded-Proto"), s2b(in.Scheme()))
+		setOnly(h, "X-Forwarded-Proto", s2b(in.Scheme()))
 	}
 	if !trusted || len(ih.Peek("X-Forwarded-Host")) == 0 {
 		st.scratch = hostOnlyLower(st.scratch[:0], in.Host())
-		h.SetCanonical(s2b("X-Forwarded-Host"), st.scratch)
+		setOnly(h, "X-Forwarded-Host", st.scratch)
 	}
 	if !trusted || len(ih.Peek("X-Forwarded-Port")) == 0 {
 		st.scratch = itoa(st.scratch[:0], in.ListenPort())
-		h.SetCanonical(s2b("X-Forwarded-Port"), st.scratch)
+		setOnly(h, "X-Forwarded-Port", st.scratch)
 	}
 	if !trusted || len(ih.Peek("X-Forwarded-Path")) == 0 {
-		h.SetCanonical(s2b("X-Forwarded-Path"), s2b(in.RawPath()))
+		setOnly(h, "X-Forwarded-Path", s2b(in.RawPath()))
 	}
 	if !trusted || len(ih.Peek("X-Forwarded-Prefix")) == 0 {
 		if strip && !(len(st.match.Prefix) == 1 && st.match.Prefix[0] == '/') {
-			h.SetCanonical(s2b("X-Forwarded-Prefix"), st.match.Prefix)
+			setOnly(h, "X-Forwarded-Prefix", st.match.Prefix)
 		} else if h.PeekCanonical(s2b("X-Forwarded-Prefix")) != nil {
 			h.Del("X-Forwarded-Prefix")
 		}
 	}
 	st.scratch = st.fwdIP().AppendTo(st.scratch[:0])
-	h.SetCanonical(s2b("X-Real-Ip"), st.scratch)
+	setOnly(h, "X-Real-Ip", st.scratch)
 	via := p.via1
 	if in.ProtoMajor() == 2 {
 		via = p.via2
 	}
-	if v := ih.Peek("Via"); len(v) > 0 {
-		st.scratch = append(append(append(st.scratch[:0], v...), ", "...), via...)
-		h.SetCanonical(s2b("Via"), st.scratch)
-	} else {
-		h.SetCanonical(s2b("Via"), s2b(via))
+	if st.scratch = st.appendClientValues(st.scratch[:0], "Via"); len(st.scratch) > 0 {
+		st.scratch = append(st.scratch, ", "...)
 	}
-	h.SetCanonical(s2b(p.ridKey), s2b(c.RequestID))
+	st.scratch = append(st.scratch, via...)
+	setOnly(h, "Via", st.scratch)
+	setOnly(h, p.ridKey, s2b(c.RequestID))
+}
+
+// setOnly sets the header named key (in canonical form) to v, removing every other field of
+// that name first.
+func setOnly(h *fasthttp.RequestHeader, key string, v []byte) {
+	if h.PeekCanonical(s2b(key)) != nil {
+		h.Del(key)
+	}
+	h.SetCanonical(s2b(key), v)
 }
 
 func escapePath(dst []byte, p string) []byte { return router.EscapeUpstreamPath(dst, s2b(p)) }
@@ -743,8 +774,14 @@ func (p *Proxy) forward(st *reqState) {
 	if c.In.ProtoMajor() == 2 {
 		via = p.via2
 	}
-	if v := h.PeekCanonical(s2b("Via")); len(v) > 0 {
-		st.scratch = append(append(append(st.scratch[:0], v...), ", "...), via...)
+	if h.PeekCanonical(s2b("Via")) != nil {
+		// every Via field the upstream sent, in order, then ours (RFC 9110 §7.6.3)
+		st.scratch = st.scratch[:0]
+		for _, v := range h.PeekAll("Via") {
+			st.scratch = append(append(st.scratch, v...), ", "...)
+		}
+		st.scratch = append(st.scratch, via...)
+		h.Del("Via")
 		h.SetCanonical(s2b("Via"), st.scratch)
 	} else {
 		h.SetCanonical(s2b("Via"), s2b(via))

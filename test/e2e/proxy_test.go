@@ -309,3 +309,85 @@ func TestMalformedRequests(t *testing.T) {
 		})
 	}
 }
+
+// TestForwardedForHTTP2: over HTTP/2 too, the client's X-Forwarded-For fields are joined and
+// the peer appended.
+func TestForwardedForHTTP2(t *testing.T) {
+	srv := startEcho(t, "up")
+	g := startGateway(t, sprintf(`_format_version: "3.0"
+services:
+  - name: s
+    url: %s
+    routes: [{name: r, paths: [/]}]
+`, srv.URL))
+	req := mustReq(t, "GET", g.Proxy+"/xff", nil)
+	req.Header.Add("X-Forwarded-For", "203.0.113.9")
+	req.Header.Add("X-Forwarded-For", "198.51.100.2")
+	resp, body := do(t, h2cClient(), req)
+	if resp.ProtoMajor != 2 {
+		t.Fatalf("served over %s", resp.Proto)
+	}
+	if got, want := decodeEcho(t, body).header("X-Forwarded-For"), "203.0.113.9, 198.51.100.2, 127.0.0.1"; got != want {
+		t.Errorf("X-Forwarded-For = %q, want %q", got, want)
+	}
+}
+
+// TestForwardedHeadersRepeated: a client that repeats a forwarding header (two X-Forwarded-Host
+// fields, say) cannot get its own value to the upstream beside the gateway's, on HTTP/1.1 or
+// HTTP/2; repeated X-Forwarded-For and Via fields are joined in order, then the gateway's
+// entry is appended. The same holds for an upstream's repeated Via on the way back.
+func TestForwardedHeadersRepeated(t *testing.T) {
+	viaUp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Add("Via", "1.0 a")
+		w.Header().Add("Via", "1.0 b")
+		_, _ = io.WriteString(w, "ok")
+	}))
+	t.Cleanup(viaUp.Close)
+	echo := startEcho(t, "up")
+	g := startGateway(t, sprintf(`_format_version: "3.0"
+services:
+  - name: echo
+    url: %s
+    routes: [{name: r, paths: [/echo]}]
+  - name: raw
+    url: %s
+    routes: [{name: raw, paths: [/raw]}]
+`, echo.URL, viaUp.URL))
+	for _, proto := range []string{"HTTP/1.1", "HTTP/2"} {
+		t.Run(proto, func(t *testing.T) {
+			c := client()
+			if proto == "HTTP/2" {
+				c = h2cClient()
+			}
+			req := mustReq(t, "GET", g.Proxy+"/echo", nil)
+			for _, kv := range [][2]string{
+				{"X-Forwarded-For", "203.0.113.9"}, {"X-Forwarded-For", "198.51.100.2"},
+				{"X-Forwarded-Host", "one.example"}, {"X-Forwarded-Host", "evil.example"},
+				{"X-Forwarded-Proto", "https"}, {"X-Forwarded-Proto", "https"},
+				{"X-Real-Ip", "192.0.2.1"}, {"X-Real-Ip", "192.0.2.2"},
+				{"Via", "1.0 a"}, {"Via", "1.0 b"},
+			} {
+				req.Header.Add(kv[0], kv[1])
+			}
+			_, body := do(t, c, req)
+			e := decodeEcho(t, body)
+			for name, want := range map[string]string{
+				"X-Forwarded-For":   "203.0.113.9, 198.51.100.2, 127.0.0.1",
+				"X-Forwarded-Host":  "127.0.0.1",
+				"X-Forwarded-Proto": "http",
+				"X-Real-Ip":         "127.0.0.1",
+			} {
+				if got := e.header(name); got != want {
+					t.Errorf("%s = %q, want %q", name, got, want)
+				}
+			}
+			if via := e.header("Via"); !strings.HasPrefix(via, "1.0 a, 1.0 b, ") || strings.Count(via, "tollgate/") != 1 {
+				t.Errorf("Via = %q, want the client's two entries then one of ours", via)
+			}
+			resp, _ := do(t, c, mustReq(t, "GET", g.Proxy+"/raw", nil))
+			if via := resp.Header.Values("Via"); len(via) != 1 || !strings.HasPrefix(via[0], "1.0 a, 1.0 b, ") {
+				t.Errorf("response Via = %q, want one field: the upstream's two entries then ours", via)
+			}
+		})
+	}
+}
