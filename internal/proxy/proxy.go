@@ -638,6 +638,7 @@ func (p *Proxy) forward(st *reqState) {
 		done    tried
 		retried bool // holds a retry budget slot
 		waited  time.Duration
+		end     time.Time // when the last try ended
 	)
 	if d := svc.UpstreamDown; d != nil && d.Load() {
 		// under healthchecks.threshold the upstream as a whole is down (Kong: "Balancer is
@@ -675,7 +676,8 @@ func (p *Proxy) forward(st *reqState) {
 		hc := svc.TransportFor(t).(*fasthttp.HostClient)
 		c.UpstreamStart = time.Now()
 		err = roundTrip(hc, req, &st.resp, &st.held, svc.TryTimeout)
-		took := time.Since(c.UpstreamStart)
+		end = time.Now() // the response head arrived, or the try failed
+		took := end.Sub(c.UpstreamStart)
 		waited += took
 		if err != nil && st.clientFault() {
 			// the client's body failed (stalled, malformed, too large): the target did
@@ -767,7 +769,7 @@ func (p *Proxy) forward(st *reqState) {
 		}
 		return
 	}
-	c.UpstreamFirstByte = time.Now()
+	c.UpstreamFirstByte = end
 	h := &st.resp.Header
 	sanitizeResponse(h)
 	via := p.via1
