@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -442,8 +443,19 @@ func TestAttackH2(t *testing.T) {
 	}
 
 	t.Run("DATA beyond the 64 KiB stream window", func(t *testing.T) {
-		h := dialH2(t, addr)
-		h.headers(1, false, h2Get("POST", "/public/slow/window")...)
+		// The upstream's connect hangs, so the gateway reads none of the body and sends no
+		// WINDOW_UPDATE while the frames arrive: with an upstream that took the body, the
+		// window could be refilled before the fifth frame and the test would race.
+		g := startGateway(t, sprintf(`_format_version: "3.0"
+services:
+  - name: stalled
+    url: http://%s
+    connect_timeout: 3000
+    retries: 0
+    routes: [{name: stalled, paths: [/public]}]
+`, stalledConnectAddr(t)))
+		h := dialH2(t, strings.TrimPrefix(g.Proxy, "http://"))
+		h.headers(1, false, h2Get("POST", "/public/window")...)
 		chunk := make([]byte, 16<<10)
 		for range 5 { // 80 KiB without waiting for WINDOW_UPDATE
 			h.wmu.Lock()
@@ -844,4 +856,36 @@ func hpackInt(first byte, n uint, v uint64) []byte {
 		v /= 128
 	}
 	return append(out, byte(v))
+}
+
+// stalledConnectAddr is a loopback address whose connects hang: a listening socket with a
+// backlog of 0 whose one queue slot this helper fills and never accepts, so the kernel drops
+// further SYNs (Linux does when the accept queue is full) and a connect waits for its timeout.
+func stalledConnectAddr(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+	for range 8 {
+		c, err := net.DialTimeout("tcp", addr, 300*time.Millisecond)
+		if err != nil {
+			return addr // this connect hung: the queue is full
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	t.Fatalf("connects to %s kept succeeding: could not fill its accept queue", addr)
+	return ""
 }
