@@ -164,6 +164,8 @@ func (p *Proxy) writeStd(w http.ResponseWriter, r *http.Request, st *reqState) {
 			if left >= 0 {
 				left -= n
 			}
+			// Flushing only after a chunk, never a head alone, also keeps the server's
+			// MSG_MORE on response heads (internal/server/h2more.go) from holding a head.
 			// Each chunk goes out as it comes (event streams must not wait), except the
 			// last one of a body of known length: the handler's return sends it with the
 			// end of the stream, where a flush would cost an HTTP/2 frame and a write of

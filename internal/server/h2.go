@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -253,7 +254,7 @@ func h2AbuseText(a int32) string {
 // guardH2 wraps c, which must be at the start of the client's connection preface; opened
 // is the highest stream already open (1 after an h2c upgrade, else 0).
 func (s *Server) guardH2(c net.Conn, opened uint32) net.Conn {
-	g := &h2Guard{Conn: c, skip: len(http2.ClientPreface), log: s.log}
+	g := &h2Guard{Conn: c, skip: len(http2.ClientPreface), log: s.log, more: moreSocket(c)}
 	g.lastStream.Store(opened)
 	return g
 }
@@ -284,6 +285,7 @@ type h2Guard struct {
 	whdrN int
 	wleft int // payload bytes of the frame being written
 	sent  bool
+	more  syscall.RawConn // the socket, for response heads sent with MSG_MORE (h2more.go)
 }
 
 // Read passes the client's frames to x/net up to the first that breaks a limit, then ends
@@ -359,7 +361,13 @@ func (g *h2Guard) frame(typ http2.FrameType, flags http2.Flags, stream uint32, l
 func (g *h2Guard) Write(p []byte) (int, error) {
 	g.wmu.Lock()
 	defer g.wmu.Unlock()
-	n, err := g.Conn.Write(p)
+	var n int
+	var err error
+	if g.more != nil && g.whdrN == 0 && g.wleft == 0 && finalHeadersLast(p) {
+		n, err = sendMore(g.more, p)
+	} else {
+		n, err = g.Conn.Write(p)
+	}
 	for i := 0; i < n; {
 		if g.wleft > 0 {
 			k := min(g.wleft, n-i)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"net"
 	"sync/atomic"
 	"time"
@@ -39,13 +40,21 @@ type lingerConn struct {
 
 // noLinger turns lingering off for the connection under c (HTTP/2 takes it over: it ends
 // connections with GOAWAY, and an HTTP/2 attacker still sending, a CONTINUATION flood say,
-// must not be read for another 30 s). It walks the gateway's own wrappers down to the socket.
+// must not be read for another 30 s).
 func noLinger(c net.Conn) {
+	if lc, ok := innerConn(c, true).(*lingerConn); ok {
+		lc.off.Store(true)
+	}
+}
+
+// innerConn walks the gateway's own connection wrappers down to the socket's: the lingerConn
+// or *net.TCPConn at the bottom, or nil when it meets a type it does not know. With
+// throughTLS false it stops (nil) at a TLS layer: below it the bytes are ciphertext.
+func innerConn(c net.Conn, throughTLS bool) net.Conn {
 	for c != nil {
 		switch w := c.(type) {
-		case *lingerConn:
-			w.off.Store(true)
-			return
+		case *lingerConn, *net.TCPConn:
+			return c
 		case *limitedConn:
 			c = w.Conn
 		case *sniffConn:
@@ -54,12 +63,18 @@ func noLinger(c net.Conn) {
 			c = w.Conn
 		case *hijacked:
 			c = w.Conn
-		case interface{ NetConn() net.Conn }: // edge.Conn, tls.Conn
+		case *tls.Conn:
+			if !throughTLS {
+				return nil
+			}
+			c = w.NetConn()
+		case interface{ NetConn() net.Conn }: // edge.Conn (it only watches reads)
 			c = w.NetConn()
 		default:
-			return
+			return nil
 		}
 	}
+	return nil
 }
 
 // Close lingers only when the client has unread bytes waiting (pendingInput, one non-blocking
