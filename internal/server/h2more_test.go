@@ -110,3 +110,26 @@ func TestGuardWritesHeadWithMore(t *testing.T) {
 		})
 	}
 }
+
+// FuzzFinalHeadersLast: the scanner never reads past its input, and its answer depends only
+// on the last frame: a whole frame put in front keeps it, a DATA frame after it ends it.
+func FuzzFinalHeadersLast(f *testing.F) {
+	f.Add(frame(0x1, 0x4, 0x88))
+	f.Add(frame(0x1, 0x5, 0x88))
+	f.Add(append(frame(0x0, 0x0, 'x'), frame(0x1, 0x4, 0x8d, 0x40)...))
+	f.Add(frame(0x1, 0x4, 0x48, 0x03, '1', '0', '0'))
+	f.Add([]byte{0, 0, 9, 1, 4, 0, 0, 0, 1, 0x88})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, p []byte) {
+		got := finalHeadersLast(p)
+		if !got {
+			return
+		}
+		if !finalHeadersLast(append(frame(0x4, 0x0), p...)) {
+			t.Errorf("a SETTINGS frame in front changed the answer for %x", p)
+		}
+		if finalHeadersLast(append(append([]byte(nil), p...), frame(0x0, 0x1, 'x')...)) {
+			t.Errorf("a DATA frame after it did not end the answer for %x", p)
+		}
+	})
+}
