@@ -15,7 +15,7 @@ import (
 // and writes latest.md, never the ratios: it must pass on a slow or busy machine.
 func TestQuickSmoke(t *testing.T) {
 	if testing.Short() {
-		t.Skip("-short: the smoke run starts real processes for ~15 s")
+		t.Skip("skipped because -short is set (testing.Short()): the smoke run starts real processes for ~15 s; make test runs it")
 	}
 	if _, err := exec.LookPath("wrk"); err != nil {
 		t.Skipf("exec.LookPath(\"wrk\"): %v: the harness needs wrk (apt-get install wrk)", err)
