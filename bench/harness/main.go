@@ -74,6 +74,7 @@ type config struct {
 	targets    map[string]bool // nil: all
 	idleConns  int
 	idleOn     []string // targets whose RSS with idle connections is measured
+	idleSettle int      // seconds the connections stay idle before the settled RSS is read
 	rate       int      // scenario (g)
 	conns      int      // wrk connections
 	extra      int      // seconds allowed for re-measuring noisy runs
@@ -98,6 +99,7 @@ func modeConfig(mode string) (config, error) {
 		c.scenarios = "a,f,g"
 		c.targets = map[string]bool{"direct": true, "tollgate": true, "nginx": true, "tollgate-plugins": true}
 		c.idleConns, c.idleOn = 1000, []string{"tollgate"}
+		c.idleSettle = 0
 		c.rate = 1000
 		c.install = false
 		c.budget = 30
@@ -105,11 +107,13 @@ func modeConfig(mode string) (config, error) {
 		c.rounds, c.dur, c.warm = 1, 2, 1
 		c.scenarios = "a,d,e,f,g"
 		c.idleConns, c.idleOn = 10000, []string{"tollgate"}
+		c.idleSettle = 10
 		c.budget = 48
 	case "full":
 		c.rounds, c.dur, c.warm = 3, 5, 1
 		c.scenarios = "a,b,c,d,e,f,g"
 		c.idleConns, c.idleOn = 10000, []string{"tollgate", "nginx", "haproxy", "caddy", "traefik"}
+		c.idleSettle = 10
 		c.extra = 30
 		c.budget = 480
 	default:
@@ -196,6 +200,7 @@ func newHarness(args []string, out io.Writer) (*harness, error) {
 	only := fs.String("targets", "", "comma-separated targets (empty: the mode's); e.g. direct,tollgate,nginx")
 	rate := fs.Int("rate", 0, "requests/s of scenario (g) (0: the mode's)")
 	idle := fs.Int("idle-conns", -1, "idle keep-alive connections for the memory figure (-1: the mode's, 0: off)")
+	settle := fs.Int("idle-settle", -1, "seconds the idle connections stay idle before their RSS is read again (-1: the mode's)")
 	install := fs.String("install", "", "apt-get install missing tools: yes/no (empty: yes except in smoke mode)")
 	outDir := fs.String("out", "", "where latest.md/latest.png go (default bench/results)")
 	tg := fs.String("tollgate", "", "Tollgate binary to build and run (default bin/tollgate)")
@@ -232,6 +237,9 @@ func newHarness(args []string, out io.Writer) (*harness, error) {
 	}
 	if *rate > 0 {
 		cfg.rate = *rate
+	}
+	if *settle >= 0 {
+		cfg.idleSettle = *settle
 	}
 	if *idle >= 0 {
 		cfg.idleConns = *idle

@@ -259,18 +259,18 @@ func (h *harness) report() error {
 
 	if len(h.mem) > 0 {
 		fmt.Fprintf(&md, "## Memory: RSS with %d idle keep-alive client connections\n\n", h.cfg.idleConns)
-		md.WriteString("Each connection sent one GET and then stays open and idle. Tollgate is a fresh instance (GOMAXPROCS=1); nginx counts master + worker.\n\n")
-		md.WriteString("| target | RSS before | RSS with the connections | per connection | connections (failed) |\n|---|---:|---:|---:|---:|\n")
+		fmt.Fprintf(&md, "Each connection sent one GET and then stays open and idle. \"at first\" is read a second after the last answer, \"idle\" after the connections stayed idle %d s more (Tollgate parks a keep-alive connection idle for a second: docs/architecture.md). Tollgate is a fresh instance (GOMAXPROCS=1); nginx counts master + worker.\n\n", h.cfg.idleSettle)
+		md.WriteString("| target | RSS before | RSS at first | RSS idle | per idle connection | connections (failed) |\n|---|---:|---:|---:|---:|---:|\n")
 		for _, m := range h.mem {
 			if m.err != "" && m.during == 0 {
-				fmt.Fprintf(&md, "| %s | error: %s | | | |\n", m.target, m.err)
+				fmt.Fprintf(&md, "| %s | error: %s | | | | |\n", m.target, m.err)
 				continue
 			}
 			per := 0.0
 			if m.conns > 0 {
 				per = float64(m.during-m.before) * 1024 / float64(m.conns)
 			}
-			fmt.Fprintf(&md, "| %s | %.1f MB | %.1f MB | %.1f KiB | %d (%d) |\n", m.target, float64(m.before)/1024, float64(m.during)/1024, per/1024, m.conns, m.failed)
+			fmt.Fprintf(&md, "| %s | %.1f MB | %.1f MB | %.1f MB | %.1f KiB | %d (%d) |\n", m.target, float64(m.before)/1024, float64(m.first)/1024, float64(m.during)/1024, per/1024, m.conns, m.failed)
 		}
 		md.WriteString("\n")
 	}

@@ -86,6 +86,7 @@ type runFlags struct {
 	mergeSlashes                                   bool
 	maxURI, maxConns, maxConnsPerIP                int
 	drain, headerTimeout, bodyTimeout              time.Duration
+	keepalive, parkAfter                           time.Duration
 }
 
 // env returns the environment value for a flag name (proxy-listen → TOLLGATE_PROXY_LISTEN).
@@ -143,6 +144,8 @@ func (f *runFlags) register(fs *flag.FlagSet, demo bool) {
 	fs.BoolVar(&f.priorityQuirk, "kong-priority-quirk", envBool("kong-priority-quirk", false), "reproduce Kong 3.9's 32-bit route priority arithmetic")
 	fs.DurationVar(&f.headerTimeout, "client-header-timeout", envDuration("client-header-timeout", 60*time.Second), "longest time to read a request head (nginx's client_header_timeout)")
 	fs.DurationVar(&f.bodyTimeout, "client-body-timeout", envDuration("client-body-timeout", 60*time.Second), "longest wait between two reads of a request body (nginx's client_body_timeout)")
+	fs.DurationVar(&f.keepalive, "keepalive-timeout", envDuration("keepalive-timeout", 75*time.Second), "how long an idle HTTP/1.1 keep-alive connection stays open (nginx's keepalive_timeout)")
+	fs.DurationVar(&f.parkAfter, "park-idle-after", envDuration("park-idle-after", time.Second), "how long an HTTP/1.1 keep-alive connection waits for its next request before it gives back its goroutine stack and read buffer (0 = never)")
 	fs.IntVar(&f.maxURI, "max-uri-length", envInt("max-uri-length", 8<<10), "longest request target in bytes; longer is answered 414")
 	fs.StringVar(&f.escapedSlashes, "escaped-slashes", env("escaped-slashes", "keep"), "encoded slashes (%2F, %5C) and backslashes in request paths: keep (Kong: never a separator), reject (400) or decode (a '/', before dot segments are removed)")
 	fs.BoolVar(&f.mergeSlashes, "merge-slashes", envBool("merge-slashes", true), "merge repeated slashes in request paths (Kong always does)")
@@ -269,6 +272,14 @@ func cmdRun(args []string, stdout, stderr io.Writer, demo bool) int {
 		fmt.Fprintln(stderr, "tollgate: --max-body-size:", err)
 		return 2
 	}
+	if f.keepalive <= 0 {
+		fmt.Fprintln(stderr, "tollgate: --keepalive-timeout: want a positive duration, got", f.keepalive)
+		return 2
+	}
+	parkAfter := f.parkAfter
+	if parkAfter <= 0 {
+		parkAfter = -1 // the server's "off"
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 
@@ -291,6 +302,7 @@ func cmdRun(args []string, stdout, stderr io.Writer, demo bool) int {
 		RetryOnStatus:       retryOn,
 		ClientHeaderTimeout: f.headerTimeout, ClientBodyTimeout: f.bodyTimeout, MaxURILength: f.maxURI,
 		DrainTimeout: f.drain, KongPriorityQuirk: f.priorityQuirk, Watch: f.watch,
+		KeepaliveTimeout: f.keepalive, ParkAfter: parkAfter,
 		Conns:       server.ConnLimits{Max: f.maxConns, PerIP: f.maxConnsPerIP},
 		MaxBodySize: maxBody,
 		Path:        router.PathOptions{Slashes: slashes, NoMergeSlashes: !f.mergeSlashes},

@@ -85,6 +85,9 @@ type Conn struct {
 	net.Conn
 	mu sync.Mutex // net.Conn allows concurrent Reads; the tracker is one stream
 	w  wire
+	// base is how many requests the connection carried before the engine last
+	// started serving it (see Rebase): the engine numbers requests per serve.
+	base uint64
 }
 
 // NetConn returns the wrapped connection (as tls.Conn.NetConn does), for code that must reach
@@ -103,8 +106,15 @@ func (c *Conn) Read(p []byte) (int, error) {
 }
 
 // Verdict is what the wire showed up to and including request number reqNum
-// (1-based). Status 0 means nothing was wrong.
-func (c *Conn) Verdict(reqNum uint64) Verdict { return c.w.verdict(reqNum) }
+// (1-based, counted since the last Rebase). Status 0 means nothing was wrong.
+func (c *Conn) Verdict(reqNum uint64) Verdict { return c.w.verdict(c.base + reqNum) }
+
+// Rebase restarts request numbering for a connection the engine serves again
+// from request number 1 (the server parks idle keep-alive connections and
+// hands them back to the engine when a request arrives). Call it only between
+// requests, with every head read so far served, and before the engine reads
+// again.
+func (c *Conn) Rebase() { c.base = c.w.done.Load() }
 
 type tlsConner interface {
 	Handshake() error

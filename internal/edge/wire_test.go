@@ -105,6 +105,37 @@ func TestWireVerdicts(t *testing.T) {
 	}
 }
 
+// TestRebase: after a rebase the engine's request numbers count from the
+// connection's next request, and a fault recorded before keeps refusing.
+func TestRebase(t *testing.T) {
+	get := "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+	tests := []struct {
+		name   string
+		before string // read and served before the rebase
+		after  string // read after it
+		want   []string
+	}{
+		{name: "clean", before: get + get, after: get, want: []string{"", ReasonWireDesync}},
+		{name: "fault after", before: get, after: "GET / HTTP/1.1\nHost: a\r\n\r\n", want: []string{ReasonWireBareLF}},
+		{name: "fault before", before: "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\n", after: get, want: []string{ReasonWireChunk}},
+		{name: "nothing before", after: get + get, want: []string{"", "", ReasonWireDesync}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &Conn{}
+			c.w.feed([]byte(tt.before))
+			c.Rebase()
+			c.w.feed([]byte(tt.after))
+			for i, want := range tt.want {
+				v := c.Verdict(uint64(i + 1))
+				if v.Reason != want || (want == "") != v.OK() {
+					t.Errorf("request %d after the rebase: %+v, want %q", i+1, v, want)
+				}
+			}
+		})
+	}
+}
+
 func TestNewConnKeepsTLS(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()

@@ -49,12 +49,21 @@ type sniffConn struct {
 	handoff   func(net.Conn) // serves the connection as HTTP/2
 	decided   bool
 	handedOff bool
+	// pending holds sniffed bytes the engine's first read had no room for (the engine's
+	// first read of a connection may ask for one byte): kept here rather than in another
+	// wrapper so every later read stays one call shorter.
+	pending []byte
 }
 
 var h2Prefix = []byte("PRI ")
 
 func (c *sniffConn) Read(p []byte) (int, error) {
 	if c.decided {
+		if len(c.pending) > 0 {
+			n := copy(p, c.pending)
+			c.pending = c.pending[n:]
+			return n, nil
+		}
 		return c.Conn.Read(p)
 	}
 	var head [len("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")]byte
@@ -82,10 +91,12 @@ func (c *sniffConn) Read(p []byte) (int, error) {
 		return copy(p, head[:n]), nil
 	}
 	// p is smaller than what was read: keep the rest for the next reads
-	rc := &replayConn{Conn: c.Conn, pending: append([]byte(nil), head[len(p):n]...)}
-	c.Conn = rc
+	c.pending = append([]byte(nil), head[len(p):n]...)
 	return copy(p, head[:len(p)]), nil
 }
+
+// buffered reports sniffed bytes not yet handed to the engine.
+func (c *sniffConn) buffered() int { return len(c.pending) }
 
 func (c *sniffConn) Close() error {
 	if c.handedOff {

@@ -53,6 +53,13 @@ type Options struct {
 	MaxURILength int
 	// DrainTimeout bounds how long shutdown waits for in-flight requests.
 	DrainTimeout time.Duration
+	// KeepaliveTimeout closes an HTTP/1.1 keep-alive connection idle this long (nginx's
+	// keepalive_timeout; 75 s when zero).
+	KeepaliveTimeout time.Duration
+	// ParkAfter is how long an HTTP/1.1 keep-alive connection waits for its next request
+	// before it gives back its goroutine stack and buffers (see park.go); a negative value
+	// turns parking off, zero means one second.
+	ParkAfter time.Duration
 	// Edge is the strictness policy for HTTP/1.1 request heads (edge.DefaultPolicy when zero).
 	Edge edge.Policy
 	// KongPriorityQuirk reproduces Kong 3.9's 32-bit route priority arithmetic (opt-in).
@@ -83,7 +90,8 @@ type Server struct {
 	dnsStop    sync.Once
 	proxy      *proxy.Proxy
 
-	fast *fasthttp.Server
+	fast   *fasthttp.Server
+	parker *parker // nil when parking is off
 	//lint:ignore SA1019 see serveH2: x/net's server is the one that serves handed-over connections
 	h2        *http2.Server
 	h2base    *http.Server
@@ -107,6 +115,12 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.DrainTimeout == 0 {
 		opts.DrainTimeout = 30 * time.Second
+	}
+	if opts.KeepaliveTimeout == 0 {
+		opts.KeepaliveTimeout = 75 * time.Second
+	}
+	if opts.ParkAfter == 0 {
+		opts.ParkAfter = time.Second
 	}
 	if opts.ClientHeaderTimeout == 0 {
 		opts.ClientHeaderTimeout = 60 * time.Second
@@ -347,7 +361,7 @@ func (s *Server) Run(ctx context.Context) error {
 			// Bounds reading each request head; the body has its own between-reads bound
 			// (proxy's slowBodyReader), which replaces this deadline once the handler runs.
 			ReadTimeout:     s.opts.ClientHeaderTimeout,
-			IdleTimeout:     75 * time.Second,
+			IdleTimeout:     s.opts.KeepaliveTimeout,
 			CloseOnShutdown: true,
 			// An idle keep-alive connection gives its 16 KiB write buffer back to the pool
 			// (the read buffer stays: a streamed request body reads through it). Measured
@@ -357,11 +371,20 @@ func (s *Server) Run(ctx context.Context) error {
 			Logger:            fastLogger{s.log},
 		}
 		// The edge tracker wraps outermost, right under the engine, so it sees exactly the
-		// bytes the engine parses.
-		// The connection limits wrap innermost, so a connection handed to HTTP/2 still holds
-		// its slot until it closes.
+		// bytes the engine parses; the parker right under it, so it sees the engine's reads,
+		// deadlines and Close.
+		// The connection limits wrap innermost, so a connection handed to HTTP/2 or parked
+		// still holds its slot until it closes.
 		limited := newLimitListener(lingerListener{proxyLn}, s.opts.Conns, s.log)
-		go func() { errc <- s.fast.Serve(edge.NewListener(sniffListener{Listener: limited, s: s})) }()
+		var ln net.Listener = sniffListener{Listener: limited, s: s}
+		if s.parker = newParker(s.fast, s.opts.ParkAfter, s.opts.KeepaliveTimeout, s.log); s.parker != nil {
+			ln = parkListener{Listener: ln, p: s.parker}
+			s.fast.ConnState = s.parker.connState
+			// The engine's goroutines that served parked connections end after as long:
+			// their stacks are what parking gives back.
+			s.fast.MaxIdleWorkerDuration = s.opts.ParkAfter
+		}
+		go func() { errc <- s.fast.Serve(edge.NewListener(ln)) }()
 	}
 	if adminLn != nil {
 		s.admin = &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slogStd(s.log)}
@@ -396,6 +419,7 @@ func (s *Server) drain() error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.DrainTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
+	s.parker.stop() // parked connections are idle keep-alives: closed at once, as the engine's are
 	if s.fast != nil {
 		wg.Add(1)
 		go func() {

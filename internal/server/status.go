@@ -6,7 +6,8 @@ import (
 )
 
 // statusHandler serves the status listener: GET /status answers 200 once serving, with the
-// configuration hash (Kong's DB-less /status shape, reduced to what the gateway tracks).
+// configuration hash (Kong's DB-less /status shape, reduced to what the gateway tracks, plus
+// connections_parked).
 func (s *Server) statusHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
@@ -22,6 +23,9 @@ func (s *Server) StatusBody() map[string]any {
 		"configuration_hash": snap.Config.Hash,
 		"server": map[string]any{
 			"connections_active": s.proxy.Inflight.Load(),
+			// an extension of Kong's shape: keep-alive connections that gave back their
+			// goroutine and buffers while they wait (park.go)
+			"connections_parked": s.parker.count(),
 		},
 	}
 }

@@ -1,0 +1,286 @@
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// keptConn is one client keep-alive connection written and read by hand.
+type keptConn struct {
+	t  *testing.T
+	c  net.Conn
+	br *bufio.Reader
+}
+
+func dialKept(t *testing.T, g *gateway) *keptConn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", strings.TrimPrefix(g.Proxy, "http://"), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &keptConn{t: t, c: c, br: bufio.NewReader(c)}
+}
+
+// send writes raw bytes.
+func (k *keptConn) send(raw string) {
+	k.t.Helper()
+	if _, err := io.WriteString(k.c, raw); err != nil {
+		k.t.Fatalf("write: %v", err)
+	}
+}
+
+// read reads one response and its echoed request.
+func (k *keptConn) read() (int, echoed) {
+	k.t.Helper()
+	_ = k.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(k.br, nil)
+	if err != nil {
+		k.t.Fatalf("read response: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		k.t.Fatalf("read body: %v", err)
+	}
+	var e echoed
+	if resp.Header.Get("X-Upstream") != "" {
+		if err := json.Unmarshal(body, &e); err != nil {
+			k.t.Fatalf("echo body %q: %v", body, err)
+		}
+	}
+	return resp.StatusCode, e
+}
+
+// get sends a GET for path and wants the upstream's 200 with that URI.
+func (k *keptConn) get(path string) {
+	k.t.Helper()
+	k.send("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n")
+	if st, e := k.read(); st != 200 || e.URI != path {
+		k.t.Fatalf("GET %s: %d, upstream saw %q", path, st, e.URI)
+	}
+}
+
+// parked reads connections_parked from the admin /status.
+func parked(t *testing.T, g *gateway) int {
+	t.Helper()
+	_, body := do(t, client(), mustReq(t, "GET", g.Admin+"/status", nil))
+	var st struct {
+		Server struct {
+			Parked *int `json:"connections_parked"`
+		} `json:"server"`
+	}
+	if err := json.Unmarshal(body, &st); err != nil || st.Server.Parked == nil {
+		t.Fatalf("/status without server.connections_parked: %s", body)
+	}
+	return *st.Server.Parked
+}
+
+// waitParked waits until exactly n connections are parked.
+func waitParked(t *testing.T, g *gateway, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	got := parked(t, g)
+	for got != n && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		got = parked(t, g)
+	}
+	if got != n {
+		t.Fatalf("%d connections parked, want %d", got, n)
+	}
+}
+
+// TestIdleParking: a keep-alive connection idle past --park-idle-after leaves the HTTP/1.1
+// engine and comes back to it with its next request, keeping every promise a connection that
+// stayed makes: the answer, the edge checks, the keep-alive timeout, pipelining, upgrades.
+func TestIdleParking(t *testing.T) {
+	up := startEcho(t, "up")
+	cfg := sprintf("_format_version: \"3.0\"\nservices:\n- name: s\n  url: %s\n  routes: [{name: r, paths: [/]}]\n", up.URL)
+	g := startGateway(t, cfg, "--park-idle-after", "150ms", "--keepalive-timeout", "3s")
+
+	t.Run("parks and serves again, many times", func(t *testing.T) {
+		k := dialKept(t, g)
+		k.get("/first")
+		for i := range 3 {
+			waitParked(t, g, 1)
+			k.get("/again/" + string(rune('a'+i)))
+			waitParked(t, g, 0) // served by the engine again until it idles once more
+			k.send("POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+			if st, e := k.read(); st != 200 || e.Body != "hello" {
+				t.Fatalf("POST after a resume: %d %q", st, e.Body)
+			}
+		}
+	})
+
+	t.Run("edge checks count requests across a park", func(t *testing.T) {
+		k := dialKept(t, g)
+		k.get("/one")
+		k.get("/two")
+		waitParked(t, g, 1)
+		// a bare LF in the first request after the park: the tracker must pin it on this
+		// request, not on the third of the connection that the engine no longer counts
+		k.send("GET /bad HTTP/1.1\nHost: x\r\n\r\n")
+		if st, _ := k.read(); st != 400 {
+			t.Fatalf("bare LF after a park answered %d, want 400", st)
+		}
+	})
+
+	t.Run("pipelined requests after a park", func(t *testing.T) {
+		k := dialKept(t, g)
+		k.get("/p0")
+		waitParked(t, g, 1)
+		k.send("GET /p1 HTTP/1.1\r\nHost: x\r\n\r\nGET /p2 HTTP/1.1\r\nHost: x\r\n\r\n")
+		for _, want := range []string{"/p1", "/p2"} {
+			if st, e := k.read(); st != 200 || e.URI != want {
+				t.Fatalf("pipelined %s: %d %q", want, st, e.URI)
+			}
+		}
+	})
+
+	t.Run("a slow body or head is never parked", func(t *testing.T) {
+		k := dialKept(t, g)
+		k.get("/warm")
+		k.send("POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234")
+		time.Sleep(500 * time.Millisecond) // over three park delays, mid-body
+		k.send("56789")
+		if st, e := k.read(); st != 200 || e.Body != "0123456789" {
+			t.Fatalf("slow body: %d %q", st, e.Body)
+		}
+		k.send("GET /slow-head HT")
+		time.Sleep(500 * time.Millisecond) // mid-head
+		k.send("TP/1.1\r\nHost: x\r\n\r\n")
+		if st, e := k.read(); st != 200 || e.URI != "/slow-head" {
+			t.Fatalf("slow head: %d %q", st, e.URI)
+		}
+	})
+
+	t.Run("the keep-alive timeout runs across the park", func(t *testing.T) {
+		k := dialKept(t, g)
+		start := time.Now()
+		k.get("/t")
+		waitParked(t, g, 1)
+		_ = k.c.SetReadDeadline(time.Now().Add(6 * time.Second))
+		_, err := k.br.ReadByte()
+		took := time.Since(start)
+		if !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("idle connection: %v after %v, want the gateway to close it", err, took)
+		}
+		if took < 2500*time.Millisecond || took > 5*time.Second {
+			t.Fatalf("closed after %v, want the 3 s keep-alive timeout", took)
+		}
+		waitParked(t, g, 0)
+	})
+
+	t.Run("a client closing a parked connection closes it", func(t *testing.T) {
+		k := dialKept(t, g)
+		k.get("/c")
+		waitParked(t, g, 1)
+		k.c.Close()
+		waitParked(t, g, 0)
+	})
+
+	t.Run("an upgrade after a park, idle past the delay", func(t *testing.T) {
+		ws := websocket.Upgrader{}
+		wsUp := startWS(t, &ws)
+		g := startGateway(t, sprintf("_format_version: \"3.0\"\nservices:\n- name: ws\n  url: %s\n  routes: [{name: ws, paths: [/]}]\n", wsUp),
+			"--park-idle-after", "150ms")
+		k := dialKept(t, g)
+		k.send("GET /plain HTTP/1.1\r\nHost: x\r\n\r\n")
+		if st, _ := k.read(); st != 200 {
+			t.Fatalf("plain request: %d", st)
+		}
+		waitParked(t, g, 1)
+		d := websocket.Dialer{NetDial: func(string, string) (net.Conn, error) { return k.c, nil }}
+		conn, _, err := d.Dial("ws"+strings.TrimPrefix(g.Proxy, "http")+"/ws", nil)
+		if err != nil {
+			t.Fatalf("upgrade on the resumed connection: %v", err)
+		}
+		for i := range 2 {
+			time.Sleep(400 * time.Millisecond) // idle, hijacked: must stay with its handler
+			if err := conn.WriteMessage(websocket.TextMessage, []byte("hi")); err != nil {
+				t.Fatal(err)
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, msg, err := conn.ReadMessage(); err != nil || string(msg) != "echo:hi" {
+				t.Fatalf("message %d after idling: %q %v", i, msg, err)
+			}
+		}
+		if n := parked(t, g); n != 0 {
+			t.Fatalf("%d connections parked during a WebSocket session", n)
+		}
+	})
+
+	t.Run("off", func(t *testing.T) {
+		g := startGateway(t, cfg, "--park-idle-after", "0")
+		k := dialKept(t, g)
+		k.get("/x")
+		time.Sleep(400 * time.Millisecond)
+		if n := parked(t, g); n != 0 {
+			t.Fatalf("%d parked with parking off", n)
+		}
+		k.get("/y")
+	})
+}
+
+// TestShutdownClosesParked: parked connections are idle keep-alives, closed at shutdown
+// without waiting for the drain period.
+func TestShutdownClosesParked(t *testing.T) {
+	up := startEcho(t, "up")
+	g := startGateway(t, sprintf("_format_version: \"3.0\"\nservices:\n- name: s\n  url: %s\n  routes: [{name: r, paths: [/]}]\n", up.URL),
+		"--park-idle-after", "100ms", "--drain-timeout", "20s")
+	k := dialKept(t, g)
+	k.get("/a")
+	waitParked(t, g, 1)
+	start := time.Now()
+	g.signal(syscall.SIGTERM)
+	if code, ok := g.waitExit(10 * time.Second); !ok || code != 0 {
+		t.Fatalf("gateway did not exit cleanly: code %d, exited %v\n%s", code, ok, g.Logs())
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("shutdown took %v with a parked connection", took)
+	}
+	_ = k.c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := k.br.ReadByte(); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("parked connection still open after shutdown: %v", err)
+	}
+}
+
+// startWS starts a WebSocket echo upstream and returns its URL.
+func startWS(t *testing.T, up *websocket.Upgrader) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/ws" {
+			w.Header().Set("X-Upstream", "ws")
+			_ = json.NewEncoder(w).Encode(echoed{URI: r.RequestURI})
+			return
+		}
+		conn, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		for {
+			mt, msg, err := conn.ReadMessage()
+			if err != nil {
+				return
+			}
+			if err := conn.WriteMessage(mt, append([]byte("echo:"), msg...)); err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
