@@ -408,6 +408,7 @@ func (s *Server) Run(ctx context.Context) error {
 	case err := <-errc:
 		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			closeAll()
+			s.parker.stop()
 			return err
 		}
 	}
