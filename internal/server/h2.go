@@ -66,33 +66,49 @@ func (c *sniffConn) Read(p []byte) (int, error) {
 		}
 		return c.Conn.Read(p)
 	}
-	var head [len("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")]byte
+	// The first read goes straight into the engine's buffer when it has room for the
+	// prefix, so a new connection's first request costs one read, not a 4-byte sniff and
+	// then another read for the rest; and that read takes all the client has sent, so the
+	// edge tracker above sees a request written in one go before its handler runs. A
+	// smaller buffer gets exactly the prefix's length read, the rest kept in pending.
+	buf := p
+	limit := len(p)
+	if len(p) < len(h2Prefix) {
+		buf, limit = make([]byte, len(h2Prefix)), len(h2Prefix)
+	}
 	n := 0
 	for n < len(h2Prefix) {
-		m, err := c.Conn.Read(head[n:len(h2Prefix)])
+		m, err := c.Conn.Read(buf[n:limit])
 		n += m
-		if !bytes.Equal(head[:n], h2Prefix[:n]) {
-			break
+		if !bytes.HasPrefix(h2Prefix, buf[:min(n, len(h2Prefix))]) {
+			break // not the preface: HTTP/1.1 (or garbage the engine answers)
 		}
 		if err != nil {
 			c.decided = true
-			return copy(p, head[:n]), err
+			return c.deliver(p, buf, n), err
 		}
 	}
 	c.decided = true
-	if n == len(h2Prefix) && bytes.Equal(head[:n], h2Prefix) {
+	if bytes.HasPrefix(buf[:n], h2Prefix) {
 		c.handedOff = true
 		// the engine's head-read deadline must not follow the connection into HTTP/2
 		_ = c.Conn.SetDeadline(time.Time{})
-		go c.handoff(&replayConn{Conn: c.Conn, pending: append([]byte(nil), head[:n]...)})
+		go c.handoff(&replayConn{Conn: c.Conn, pending: append([]byte(nil), buf[:n]...)})
 		return 0, io.EOF
 	}
-	if n <= len(p) {
-		return copy(p, head[:n]), nil
+	return c.deliver(p, buf, n), nil
+}
+
+// deliver returns the first n sniffed bytes, read into buf, through p: buf is p itself, or a
+// scratch buffer whose bytes beyond p's room are kept for the next reads.
+func (c *sniffConn) deliver(p, buf []byte, n int) int {
+	if len(buf) > 0 && len(p) > 0 && &buf[0] == &p[0] {
+		return n
 	}
-	// p is smaller than what was read: keep the rest for the next reads
-	c.pending = append([]byte(nil), head[len(p):n]...)
-	return copy(p, head[:len(p)]), nil
+	if n > len(p) {
+		c.pending = buf[len(p):n]
+	}
+	return copy(p, buf[:n])
 }
 
 // buffered reports sniffed bytes not yet handed to the engine.

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -297,10 +298,11 @@ func (p *parker) collect() {
 		quiet := time.Since(time.Unix(0, p.lastPark.Load())) >= settle
 		if p.parks.Load() >= minParks && quiet {
 			p.parks.Store(0)
-			// twice: the first moves the engine's pools to their victim caches, the second
-			// frees what they held
+			// Two collections: the first moves the engine's pools to their victim caches,
+			// the second (FreeOSMemory's) frees what they held, and FreeOSMemory returns it
+			// to the system at once rather than at the background scavenger's pace.
 			runtime.GC()
-			runtime.GC()
+			debug.FreeOSMemory()
 		}
 	}
 }

@@ -363,11 +363,11 @@ func (s *Server) Run(ctx context.Context) error {
 			ReadTimeout:     s.opts.ClientHeaderTimeout,
 			IdleTimeout:     s.opts.KeepaliveTimeout,
 			CloseOnShutdown: true,
-			// An idle keep-alive connection gives its 16 KiB write buffer back to the pool
-			// (the read buffer stays: a streamed request body reads through it). Measured
-			// with 10,000 idle connections: 182 MB RSS instead of 225, and no CPU per request
-			// difference within the machine's noise (bench/profiles/README.md).
-			ReduceMemoryUsage: true,
+			// Off: idle connections give their buffers back by parking (park.go), and with
+			// it on the engine reads a new connection's first byte alone, a read syscall more
+			// per connection (and a request whose head fits that first read would start its
+			// handler before the edge tracker saw the rest of what the client sent).
+			ReduceMemoryUsage: false,
 			Logger:            fastLogger{s.log},
 		}
 		// The edge tracker wraps outermost, right under the engine, so it sees exactly the

@@ -29,11 +29,18 @@ func TestSniffConn(t *testing.T) {
 		readSize int
 		h2       bool
 		wantRead string
+		// reads the engine needs for wantRead (0: not checked)
+		wantReads int
 	}{
 		{name: "http1 GET", send: "GET / HTTP/1.1\r\n", readSize: 64, wantRead: "GET / HTTP/1.1\r\n"},
 		{name: "http1 POST starts with P", send: "POST / HTTP/1.1\r\n", readSize: 64, wantRead: "POST / HTTP/1.1\r\n"},
 		{name: "http1 PUT", send: "PUT /x HTTP/1.1\r\n", readSize: 64, wantRead: "PUT /x HTTP/1.1\r\n"},
 		{name: "small first read keeps the rest", send: "GET / HTTP/1.1\r\n", readSize: 2, wantRead: "GET / HTTP/1.1\r\n"},
+		{name: "one-byte first read keeps the rest", send: "GET / HTTP/1.1\r\n", readSize: 1, wantRead: "GET / HTTP/1.1\r\n"},
+		{name: "first read takes the whole head", send: "GET / HTTP/1.1\r\nHost: a\r\n\r\n", readSize: 4096, wantRead: "GET / HTTP/1.1\r\nHost: a\r\n\r\n", wantReads: 1},
+		{name: "h2 preface through a one-byte read", send: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", readSize: 1, h2: true},
+		{name: "h2 preface through a large read", send: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", readSize: 4096, h2: true},
+		{name: "P then not the preface", send: "PUT /x HTTP/1.1\r\n", readSize: 3, wantRead: "PUT /x HTTP/1.1\r\n"},
 		{name: "h2 preface handed over", send: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", readSize: 64, h2: true},
 	}
 	for _, tc := range tests {
@@ -48,12 +55,17 @@ func TestSniffConn(t *testing.T) {
 			go func() { _, _ = io.WriteString(client, tc.send) }()
 			var got bytes.Buffer
 			buf := make([]byte, tc.readSize)
+			reads := 0
 			for got.Len() < len(tc.wantRead) || tc.h2 {
 				n, err := sc.Read(buf)
+				reads++
 				got.Write(buf[:n])
 				if err != nil {
 					break
 				}
+			}
+			if tc.wantReads > 0 && reads != tc.wantReads {
+				t.Errorf("%d reads for the head, want %d", reads, tc.wantReads)
 			}
 			if tc.h2 {
 				if got.Len() != 0 {
