@@ -173,6 +173,7 @@ func runIdle(args []string) error {
 	addr := fs.String("addr", "", "host:port")
 	n := fs.Int("n", 10000, "connections")
 	path := fs.String("path", "/1k", "request path")
+	silent := fs.Bool("silent", false, "open the connections without sending a request (a client that connected and waits)")
 	_ = fs.Parse(args)
 	conns := make([]net.Conn, 0, *n)
 	var mu sync.Mutex
@@ -189,7 +190,9 @@ func runIdle(args []string) error {
 					continue
 				}
 				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-				if _, err = c.Write(req); err == nil {
+				if *silent {
+					err = nil
+				} else if _, err = c.Write(req); err == nil {
 					var r *http.Response
 					if r, err = http.ReadResponse(bufio.NewReaderSize(c, 4096), nil); err == nil {
 						_, err = io.Copy(io.Discard, r.Body)
