@@ -84,6 +84,10 @@ func (c *sniffConn) Read(p []byte) (int, error) {
 			break // not the preface: HTTP/1.1 (or garbage the engine answers)
 		}
 		if err != nil {
+			if n == 0 {
+				// nothing read (a deadline, say): the next read sniffs again
+				return 0, err
+			}
 			c.decided = true
 			return c.deliver(p, buf, n), err
 		}

@@ -22,8 +22,8 @@ import (
 // between two requests that goroutine keeps its stack (8 KiB once it has proxied a request), the
 // engine's read buffer (the head limit, 17 KiB by default) and its request context. nginx frees
 // a keep-alive connection's buffers while it waits for the next request; parking does the same
-// here. A connection that waited longer than the park delay for its next request leaves the
-// engine: the engine's loop ends as if the client had closed, its goroutine, buffer and context
+// here. A connection that waited longer than the park delay for its next request (or, new, for
+// its first) leaves the engine: the engine's loop ends as if the client had closed, its goroutine, buffer and context
 // go back to their pools, and a waiter goroutine that holds nothing but a small stack waits in
 // the runtime's poller for the next byte. When it arrives, the engine serves the connection again
 // (fasthttp.Server.ServeConn). The keep-alive timeout keeps running across the park, and a
@@ -34,18 +34,24 @@ import (
 // deadline, and one more call per request in the engine's state hook.
 //
 // How a connection parks, all on the engine's own goroutine for that connection:
-//  1. the engine reports StateIdle after answering a request (parker.connState);
-//  2. it then sets the keep-alive deadline, which parkConn shortens to the park delay;
+//  1. the engine reports StateIdle after answering a request (parker.connState), or the
+//     connection is new;
+//  2. it then sets the keep-alive deadline (or, new, the header timeout), which parkConn
+//     shortens to the park delay;
 //  3. the read for the next request times out at that shorter deadline: parkConn answers io.EOF,
 //     and the engine ends its loop and closes the connection;
 //  4. parkConn.Close hands the connection to a waiter instead of closing it.
 //
-// Only a read that starts a new request can time out this way: the engine reports StateActive
+// Only a read that starts a request can time out this way: the engine reports StateActive
 // once the first byte is in, and every deadline it sets after that is passed through unchanged.
+// A connection that parked before its first byte gets the header timeout again from that byte
+// (the engine serves it from the start); nginx likewise restarts client_header_timeout on
+// every read of a head.
 
 // parkConn states.
 const (
-	connActive   int32 = iota // being served (or new)
+	connActive   int32 = iota // being served
+	connNew                   // accepted: the engine waits for the first request
 	connIdle                  // between requests: the engine waits for the next one
 	connParking               // the idle wait ran past the park delay; the engine is letting go
 	connParked                // a waiter holds it
@@ -92,7 +98,9 @@ func (l parkListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &parkConn{Conn: c, p: l.p}, nil
+	pc := &parkConn{Conn: c, p: l.p}
+	pc.state.Store(connNew)
+	return pc, nil
 }
 
 // parkConn sits right under the edge tracker, so the engine's reads, read deadlines and Close
@@ -107,7 +115,7 @@ type parkConn struct {
 	state atomic.Int32
 	// Written and read by the goroutine that serves the connection, or by the waiter once the
 	// engine has let go of it:
-	real   time.Time // the keep-alive deadline the engine asked for
+	real   time.Time // the deadline the engine asked for the wait (keep-alive or header timeout)
 	graced bool      // the read deadline in force is the shortened one
 	outer  net.Conn  // the connection as the engine sees it (the edge tracker's wrapper)
 }
@@ -119,11 +127,20 @@ func (p *parker) connState(c net.Conn, st fasthttp.ConnState) {
 		return
 	}
 	switch st {
-	case fasthttp.StateIdle:
+	case fasthttp.StateNew: // every connection is accepted through the engine's Serve
 		pc.outer = c
+	case fasthttp.StateIdle:
 		pc.state.CompareAndSwap(connActive, connIdle)
 	case fasthttp.StateActive:
-		pc.state.CompareAndSwap(connIdle, connActive)
+		if pc.state.CompareAndSwap(connIdle, connActive) {
+			return // the engine sets the head's deadline itself on a kept-alive connection
+		}
+		if pc.state.CompareAndSwap(connNew, connActive) && pc.graced {
+			// On a new connection the engine's header timeout also bounds the rest of the
+			// head and it sets no other: put back the one the park delay shortened.
+			pc.graced = false
+			_ = pc.Conn.SetReadDeadline(pc.real)
+		}
 	case fasthttp.StateHijacked:
 		pc.state.Store(connHijacked)
 	}
@@ -142,14 +159,25 @@ func parkConnOf(c net.Conn) *parkConn {
 	return nil
 }
 
-// SetReadDeadline shortens the engine's keep-alive deadline to the park delay.
+// SetReadDeadline shortens the deadline of the engine's wait for a request to the park delay:
+// the keep-alive deadline between requests, the header timeout on a new connection.
 func (c *parkConn) SetReadDeadline(t time.Time) error {
 	c.graced = false
-	if c.state.Load() == connIdle && !t.IsZero() {
+	if t.IsZero() {
+		return c.Conn.SetReadDeadline(t)
+	}
+	switch c.state.Load() {
+	case connIdle:
 		// The engine sets now+keepalive; now+delay is the same instant moved back, without
 		// reading the clock again.
 		c.real, c.graced = t, true
 		t = t.Add(c.p.delay - c.p.keepalive)
+	case connNew:
+		// Once per connection: the engine's header timeout, counted from the clock.
+		if g := time.Now().Add(c.p.delay); g.Before(t) {
+			c.real, c.graced = t, true
+			t = g
+		}
 	}
 	return c.Conn.SetReadDeadline(t)
 }
@@ -160,13 +188,14 @@ func (c *parkConn) SetDeadline(t time.Time) error {
 	return c.Conn.SetDeadline(t)
 }
 
-// Read ends the engine's loop with io.EOF when the wait for the next request passed the park
-// delay but not the keep-alive deadline.
+// Read ends the engine's loop with io.EOF when the wait for a request passed the park delay
+// but not the engine's own deadline.
 func (c *parkConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
-	if err != nil && n == 0 && c.graced && errors.Is(err, os.ErrDeadlineExceeded) &&
-		time.Now().Before(c.real) && c.state.CompareAndSwap(connIdle, connParking) {
-		return 0, io.EOF
+	if err != nil && n == 0 && c.graced && errors.Is(err, os.ErrDeadlineExceeded) && time.Now().Before(c.real) {
+		if s := c.state.Load(); (s == connIdle || s == connNew) && c.state.CompareAndSwap(s, connParking) {
+			return 0, io.EOF
+		}
 	}
 	return n, err
 }

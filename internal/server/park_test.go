@@ -32,6 +32,7 @@ func testParker() *parker {
 
 func TestParkConnDeadline(t *testing.T) {
 	at := time.Date(2026, 1, 1, 0, 1, 15, 0, time.UTC) // a keep-alive deadline: now+75s
+	soon := time.Now().Add(500 * time.Millisecond)     // closer than the park delay
 	tests := []struct {
 		name       string
 		state      int32
@@ -41,9 +42,21 @@ func TestParkConnDeadline(t *testing.T) {
 	}{
 		{name: "idle: shortened to the park delay", state: connIdle, set: at, wantDown: at.Add(-74 * time.Second), wantGraced: true},
 		{name: "idle, no deadline: unchanged", state: connIdle, set: time.Time{}, wantDown: time.Time{}},
+		{name: "new, header timeout within the delay: unchanged", state: connNew, set: soon, wantDown: soon},
 		{name: "active: unchanged", state: connActive, set: at, wantDown: at},
 		{name: "hijacked: unchanged", state: connHijacked, set: at, wantDown: at},
 	}
+	t.Run("new: the header timeout shortened to the park delay from now", func(t *testing.T) {
+		rc := &recConn{}
+		c := &parkConn{Conn: rc, p: testParker()}
+		c.state.Store(connNew)
+		header := time.Now().Add(60 * time.Second)
+		before := time.Now()
+		_ = c.SetReadDeadline(header)
+		if !c.graced || !c.real.Equal(header) || rc.rd.Before(before.Add(time.Second)) || rc.rd.After(time.Now().Add(time.Second)) {
+			t.Errorf("passed down %v (graced %v, real %v), want now+1s", rc.rd, c.graced, c.real)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rc := &recConn{}
@@ -79,6 +92,7 @@ func TestParkConnRead(t *testing.T) {
 		wantState int32
 	}{
 		{name: "idle past the delay: parks", state: connIdle, graced: true, real: future, err: timeout, wantErr: io.EOF, wantState: connParking},
+		{name: "new, past the delay: parks", state: connNew, graced: true, real: future, err: timeout, wantErr: io.EOF, wantState: connParking},
 		{name: "past the keep-alive deadline: times out", state: connIdle, graced: true, real: past, err: timeout, wantErr: timeout, wantState: connIdle},
 		{name: "deadline not shortened: times out", state: connIdle, real: future, err: timeout, wantErr: timeout, wantState: connIdle},
 		{name: "active: times out", state: connActive, graced: true, real: future, err: timeout, wantErr: timeout, wantState: connActive},
@@ -108,6 +122,7 @@ func TestParkConnClose(t *testing.T) {
 	}{
 		{name: "active closes", state: connActive, wantClosed: true},
 		{name: "idle closes", state: connIdle, wantClosed: true},
+		{name: "new closes", state: connNew, wantClosed: true},
 		{name: "hijacked closes", state: connHijacked, wantClosed: true},
 		{name: "parking hands over", state: connParking, wantParked: 1},
 		{name: "parking after stop closes", state: connParking, stopped: true, wantClosed: true},
@@ -178,11 +193,25 @@ func TestParkerConnState(t *testing.T) {
 	}{
 		{name: "idle after a request", from: connActive, event: fasthttp.StateIdle, want: connIdle},
 		{name: "active on the next byte", from: connIdle, event: fasthttp.StateActive, want: connActive},
+		{name: "active on the first byte", from: connNew, event: fasthttp.StateActive, want: connActive},
+		{name: "new is not idle", from: connNew, event: fasthttp.StateIdle, want: connNew},
 		{name: "hijacked never parks", from: connActive, event: fasthttp.StateHijacked, want: connHijacked},
 		{name: "hijacked stays", from: connHijacked, event: fasthttp.StateIdle, want: connHijacked},
 		{name: "closed is not ours to act on", from: connParked, event: fasthttp.StateClosed, want: connParked},
 		{name: "new", from: connActive, event: fasthttp.StateNew, want: connActive},
 	}
+	t.Run("the first byte puts back the header timeout", func(t *testing.T) {
+		p := testParker()
+		rc := &recConn{}
+		c := &parkConn{Conn: rc, p: p}
+		c.state.Store(connNew)
+		header := time.Now().Add(60 * time.Second)
+		_ = c.SetReadDeadline(header)
+		p.connState(&netConnWrapper{c}, fasthttp.StateActive)
+		if !rc.rd.Equal(header) || c.graced {
+			t.Errorf("deadline after the first byte %v (graced %v), want the header timeout %v", rc.rd, c.graced, header)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := testParker()

@@ -3,8 +3,10 @@ package server
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +90,29 @@ func TestSniffConn(t *testing.T) {
 				t.Errorf("read %q, want %q", got.String(), tc.wantRead)
 			}
 		})
+	}
+}
+
+// TestSniffConnTimeoutUndecided: a read that times out before any byte leaves the connection
+// undecided (it may park, then send the HTTP/2 preface).
+func TestSniffConnTimeoutUndecided(t *testing.T) {
+	client, srv := pipePair(t)
+	handed := make(chan struct{}, 1)
+	sc := &sniffConn{Conn: srv, handoff: func(net.Conn) { handed <- struct{}{} }}
+	_ = sc.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	buf := make([]byte, 64)
+	if n, err := sc.Read(buf); n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Read = %d, %v; want a timeout", n, err)
+	}
+	_ = sc.SetReadDeadline(time.Time{})
+	go func() { _, _ = io.WriteString(client, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") }()
+	if n, err := sc.Read(buf); n != 0 || err != io.EOF {
+		t.Fatalf("after the timeout Read = %d, %v; want the HTTP/2 hand-off", n, err)
+	}
+	select {
+	case <-handed:
+	case <-time.After(2 * time.Second):
+		t.Fatal("not handed over")
 	}
 }
 

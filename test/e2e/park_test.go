@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -164,6 +165,45 @@ func TestIdleParking(t *testing.T) {
 		if st, e := k.read(); st != 200 || e.URI != "/slow-head" {
 			t.Fatalf("slow head: %d %q", st, e.URI)
 		}
+	})
+
+	t.Run("a new connection parks before its first request", func(t *testing.T) {
+		k := dialKept(t, g)
+		waitParked(t, g, 1)
+		k.get("/late-first")
+		k.get("/second")
+	})
+
+	t.Run("a new connection's slow first head keeps the header timeout", func(t *testing.T) {
+		k := dialKept(t, g)
+		k.send("GET /slow-first HT")
+		time.Sleep(500 * time.Millisecond) // over three park delays, mid-head
+		k.send("TP/1.1\r\nHost: x\r\n\r\n")
+		if st, e := k.read(); st != 200 || e.URI != "/slow-first" {
+			t.Fatalf("slow first head: %d %q", st, e.URI)
+		}
+	})
+
+	t.Run("HTTP/2 prior knowledge after a parked wait", func(t *testing.T) {
+		k := dialKept(t, g)
+		waitParked(t, g, 1)
+		var p http.Protocols
+		p.SetUnencryptedHTTP2(true)
+		tr := &http.Transport{Protocols: &p, DialContext: func(context.Context, string, string) (net.Conn, error) {
+			return k.c, nil // the connection that parked
+		}}
+		defer tr.CloseIdleConnections()
+		resp, err := (&http.Client{Timeout: 10 * time.Second, Transport: tr}).Do(mustReq(t, "GET", g.Proxy+"/over-h2", nil))
+		if err != nil {
+			t.Fatalf("HTTP/2 on a connection that parked first: %v", err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var e echoed
+		if resp.StatusCode != 200 || resp.ProtoMajor != 2 || json.Unmarshal(body, &e) != nil || e.URI != "/over-h2" {
+			t.Fatalf("%d HTTP/%d %s", resp.StatusCode, resp.ProtoMajor, body)
+		}
+		waitParked(t, g, 0)
 	})
 
 	t.Run("the keep-alive timeout runs across the park", func(t *testing.T) {
