@@ -23,9 +23,9 @@ import (
 // engine's read buffer (the head limit, 17 KiB by default) and its request context. nginx frees
 // a keep-alive connection's buffers while it waits for the next request; parking does the same
 // here. A connection that waited longer than the park delay for its next request (or, new, for
-// its first) leaves the engine: the engine's loop ends as if the client had closed, its goroutine, buffer and context
-// go back to their pools, and a waiter goroutine that holds nothing but a small stack waits in
-// the runtime's poller for the next byte. When it arrives, the engine serves the connection again
+// its first) leaves the engine: the engine's loop ends as if the client had closed, its
+// goroutine, buffer and context go back to their pools, and a waiter goroutine that holds
+// nothing but a small stack waits in the runtime's poller for the next byte. When it arrives, the engine serves the connection again
 // (fasthttp.Server.ServeConn). The keep-alive timeout keeps running across the park, and a
 // client that closes a parked connection is closed at once.
 //
@@ -43,7 +43,8 @@ import (
 //  4. parkConn.Close hands the connection to a waiter instead of closing it.
 //
 // Only a read that starts a request can time out this way: the engine reports StateActive
-// once the first byte is in, and every deadline it sets after that is passed through unchanged.
+// once the first byte is in (parkConn then puts back a new connection's header timeout), and
+// every deadline it sets after that is passed through unchanged.
 // A connection that parked before its first byte gets the header timeout again from that byte
 // (the engine serves it from the start); nginx likewise restarts client_header_timeout on
 // every read of a head.
@@ -53,7 +54,7 @@ const (
 	connActive   int32 = iota // being served
 	connNew                   // accepted: the engine waits for the first request
 	connIdle                  // between requests: the engine waits for the next one
-	connParking               // the idle wait ran past the park delay; the engine is letting go
+	connParking               // the wait ran past the park delay; the engine is letting go
 	connParked                // a waiter holds it
 	connHijacked              // taken over by a handler (WebSocket, h2c upgrade): never parks
 	connClosed
