@@ -74,6 +74,18 @@ func (k *keptConn) get(path string) {
 	}
 }
 
+// slowGet sends a GET whose head stops half-way for over three park delays (the gateways
+// here park after 150 ms) and wants it answered.
+func (k *keptConn) slowGet(path string) {
+	k.t.Helper()
+	k.send("GET " + path + " HT")
+	time.Sleep(500 * time.Millisecond)
+	k.send("TP/1.1\r\nHost: x\r\n\r\n")
+	if st, e := k.read(); st != 200 || e.URI != path {
+		k.t.Fatalf("GET %s with a pause mid-head: %d, upstream saw %q", path, st, e.URI)
+	}
+}
+
 // parked reads connections_parked from the admin /status.
 func parked(t *testing.T, g *gateway) int {
 	t.Helper()
@@ -159,12 +171,7 @@ func TestIdleParking(t *testing.T) {
 		if st, e := k.read(); st != 200 || e.Body != "0123456789" {
 			t.Fatalf("slow body: %d %q", st, e.Body)
 		}
-		k.send("GET /slow-head HT")
-		time.Sleep(500 * time.Millisecond) // mid-head
-		k.send("TP/1.1\r\nHost: x\r\n\r\n")
-		if st, e := k.read(); st != 200 || e.URI != "/slow-head" {
-			t.Fatalf("slow head: %d %q", st, e.URI)
-		}
+		k.slowGet("/slow-head")
 	})
 
 	t.Run("a new connection parks before its first request", func(t *testing.T) {
@@ -175,13 +182,7 @@ func TestIdleParking(t *testing.T) {
 	})
 
 	t.Run("a new connection's slow first head keeps the header timeout", func(t *testing.T) {
-		k := dialKept(t, g)
-		k.send("GET /slow-first HT")
-		time.Sleep(500 * time.Millisecond) // over three park delays, mid-head
-		k.send("TP/1.1\r\nHost: x\r\n\r\n")
-		if st, e := k.read(); st != 200 || e.URI != "/slow-first" {
-			t.Fatalf("slow first head: %d %q", st, e.URI)
-		}
+		dialKept(t, g).slowGet("/slow-first")
 	})
 
 	t.Run("HTTP/2 prior knowledge after a parked wait", func(t *testing.T) {
@@ -306,19 +307,8 @@ func startWS(t *testing.T, up *websocket.Upgrader) string {
 			_ = json.NewEncoder(w).Encode(echoed{URI: r.RequestURI})
 			return
 		}
-		conn, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		for {
-			mt, msg, err := conn.ReadMessage()
-			if err != nil {
-				return
-			}
-			if err := conn.WriteMessage(mt, append([]byte("echo:"), msg...)); err != nil {
-				return
-			}
+		if conn, err := up.Upgrade(w, r, nil); err == nil {
+			wsEcho(conn, nil)
 		}
 	}))
 	t.Cleanup(srv.Close)

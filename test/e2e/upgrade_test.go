@@ -24,22 +24,8 @@ func TestWebSocketEcho(t *testing.T) {
 	closed := make(chan int, 1)
 	up := websocket.Upgrader{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, err := up.Upgrade(w, r, http.Header{"X-Upstream": {"ws"}})
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		for {
-			mt, msg, err := conn.ReadMessage()
-			if err != nil {
-				if ce, ok := err.(*websocket.CloseError); ok {
-					closed <- ce.Code
-				}
-				return
-			}
-			if err := conn.WriteMessage(mt, append([]byte("echo:"), msg...)); err != nil {
-				return
-			}
+		if conn, err := up.Upgrade(w, r, http.Header{"X-Upstream": {"ws"}}); err == nil {
+			wsEcho(conn, closed)
 		}
 	}))
 	t.Cleanup(srv.Close)
@@ -77,6 +63,24 @@ func TestWebSocketEcho(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("close did not reach the upstream")
+	}
+}
+
+// wsEcho answers every message on conn with "echo:" and the message, until the connection
+// ends; a close frame's code goes to closed when it is not nil. It closes conn.
+func wsEcho(conn *websocket.Conn, closed chan<- int) {
+	defer conn.Close()
+	for {
+		mt, msg, err := conn.ReadMessage()
+		if err != nil {
+			if ce, ok := err.(*websocket.CloseError); ok && closed != nil {
+				closed <- ce.Code
+			}
+			return
+		}
+		if err := conn.WriteMessage(mt, append([]byte("echo:"), msg...)); err != nil {
+			return
+		}
 	}
 }
 
