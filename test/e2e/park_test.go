@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -89,16 +91,33 @@ func (k *keptConn) slowGet(path string) {
 // parked reads connections_parked from the admin /status.
 func parked(t *testing.T, g *gateway) int {
 	t.Helper()
-	_, body := do(t, client(), mustReq(t, "GET", g.Admin+"/status", nil))
+	n, err := parkedCount(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// parkedCount is parked for goroutines other than the test's.
+func parkedCount(g *gateway) (int, error) {
+	resp, err := client().Get(g.Admin + "/status")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
 	var st struct {
 		Server struct {
 			Parked *int `json:"connections_parked"`
 		} `json:"server"`
 	}
 	if err := json.Unmarshal(body, &st); err != nil || st.Server.Parked == nil {
-		t.Fatalf("/status without server.connections_parked: %s", body)
+		return 0, fmt.Errorf("/status without server.connections_parked: %s", body)
 	}
-	return *st.Server.Parked
+	return *st.Server.Parked, nil
 }
 
 // waitParked waits until exactly n connections are parked.
@@ -313,4 +332,82 @@ func startWS(t *testing.T, up *websocket.Upgrader) string {
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// TestParkingChurn: many connections park and come back at once, over and over, while others
+// stay busy; every answer is the right one, and once the clients close nothing stays parked.
+func TestParkingChurn(t *testing.T) {
+	up := startEcho(t, "up")
+	g := startGateway(t, sprintf("_format_version: \"3.0\"\nservices:\n- name: s\n  url: %s\n  routes: [{name: r, paths: [/]}]\n", up.URL),
+		"--park-idle-after", "50ms")
+	const conns, rounds = 64, 6
+	errs := make(chan error, conns)
+	deadline := time.Now().Add(60 * time.Second)
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	seen := make(chan int, 1)
+	go func() { // the most connections seen parked at once, so the test knows parks happened
+		most := 0
+		for {
+			select {
+			case <-stop:
+				seen <- most
+				return
+			case <-time.After(20 * time.Millisecond):
+				if n, err := parkedCount(g); err == nil {
+					most = max(most, n)
+				}
+			}
+		}
+	}()
+	for i := range conns {
+		wg.Go(func() {
+			c, err := net.DialTimeout("tcp", strings.TrimPrefix(g.Proxy, "http://"), 2*time.Second)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			br := bufio.NewReader(c)
+			for r := range rounds {
+				if time.Now().After(deadline) {
+					errs <- fmt.Errorf("connection %d: out of time in round %d", i, r)
+					return
+				}
+				path := fmt.Sprintf("/c%d/r%d", i, r)
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+					errs <- fmt.Errorf("connection %d round %d: write: %w", i, r, err)
+					return
+				}
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					errs <- fmt.Errorf("connection %d round %d: %w", i, r, err)
+					return
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				var e echoed
+				if resp.StatusCode != 200 || json.Unmarshal(body, &e) != nil || e.URI != path {
+					errs <- fmt.Errorf("connection %d round %d: %d %s", i, r, resp.StatusCode, body)
+					return
+				}
+				// odd connections stay busy, even ones wait past the park delay (some just
+				// past it, so that resumes race with the parking itself)
+				if i%2 == 0 {
+					time.Sleep(time.Duration(40+(i*7+r*13)%80) * time.Millisecond)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	if most := <-seen; most == 0 {
+		t.Error("no connection was seen parked: the test did not exercise parking")
+	}
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	waitParked(t, g, 0)
 }
