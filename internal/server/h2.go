@@ -89,7 +89,11 @@ func (c *sniffConn) Read(p []byte) (int, error) {
 				return 0, err
 			}
 			c.decided = true
-			return c.deliver(p, buf, n), err
+			m := c.deliver(p, buf, n)
+			if len(c.pending) > 0 {
+				return m, nil // the error comes again once pending is read (EOF and a past deadline stay)
+			}
+			return m, err
 		}
 	}
 	c.decided = true

@@ -201,3 +201,63 @@ func TestRunAndDrain(t *testing.T) {
 		t.Fatal("did not drain")
 	}
 }
+
+// chunkConn serves data in reads of at most chunk bytes, then io.EOF.
+type chunkConn struct {
+	net.Conn
+	data  []byte
+	chunk int
+}
+
+func (c *chunkConn) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), c.chunk)], c.data)
+	c.data = c.data[n:]
+	return n, nil
+}
+
+func (c *chunkConn) SetDeadline(time.Time) error { return nil }
+
+// FuzzSniffConn: however the client's bytes arrive and however large the engine's reads are,
+// a connection that starts with the HTTP/2 preface's "PRI " goes whole to HTTP/2 and the engine
+// sees nothing; any other reaches the engine byte for byte.
+func FuzzSniffConn(f *testing.F) {
+	f.Add([]byte("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), uint8(1), uint8(1))
+	f.Add([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04"), uint8(3), uint8(64))
+	f.Add([]byte("PR"), uint8(1), uint8(8))
+	f.Add([]byte("POST / HTTP/1.1\r\n"), uint8(2), uint8(2))
+	f.Add([]byte(""), uint8(4), uint8(4))
+	f.Fuzz(func(t *testing.T, in []byte, chunk, readSize uint8) {
+		if chunk == 0 || readSize == 0 {
+			return
+		}
+		var handed []byte
+		sc := &sniffConn{Conn: &chunkConn{data: append([]byte(nil), in...), chunk: int(chunk)}, handoff: func(c net.Conn) {
+			handed, _ = io.ReadAll(c)
+		}}
+		var got []byte
+		buf := make([]byte, readSize)
+		for range len(in) + 2 {
+			n, err := sc.Read(buf)
+			got = append(got, buf[:n]...)
+			if err != nil {
+				break
+			}
+		}
+		if bytes.HasPrefix(in, h2Prefix) {
+			// the hand-off runs on its own goroutine in the server; wait for it here
+			for i := 0; handed == nil && i < 200; i++ {
+				time.Sleep(time.Millisecond)
+			}
+			if len(got) != 0 || !bytes.Equal(handed, in) {
+				t.Fatalf("HTTP/2 input %q: engine saw %q, HTTP/2 got %q", in, got, handed)
+			}
+			return
+		}
+		if !bytes.Equal(got, in) {
+			t.Fatalf("input %q (chunks of %d, reads of %d): engine saw %q", in, chunk, readSize, got)
+		}
+	})
+}
