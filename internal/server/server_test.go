@@ -233,9 +233,10 @@ func FuzzSniffConn(f *testing.F) {
 		if chunk == 0 || readSize == 0 {
 			return
 		}
-		var handed []byte
+		handed := make(chan []byte, 1)
 		sc := &sniffConn{Conn: &chunkConn{data: append([]byte(nil), in...), chunk: int(chunk)}, handoff: func(c net.Conn) {
-			handed, _ = io.ReadAll(c)
+			b, _ := io.ReadAll(c)
+			handed <- b
 		}}
 		var got []byte
 		buf := make([]byte, readSize)
@@ -247,12 +248,14 @@ func FuzzSniffConn(f *testing.F) {
 			}
 		}
 		if bytes.HasPrefix(in, h2Prefix) {
-			// the hand-off runs on its own goroutine in the server; wait for it here
-			for i := 0; handed == nil && i < 200; i++ {
-				time.Sleep(time.Millisecond)
+			var h []byte
+			select { // the hand-off runs on its own goroutine
+			case h = <-handed:
+			case <-time.After(2 * time.Second):
+				t.Fatalf("HTTP/2 input %q not handed over", in)
 			}
-			if len(got) != 0 || !bytes.Equal(handed, in) {
-				t.Fatalf("HTTP/2 input %q: engine saw %q, HTTP/2 got %q", in, got, handed)
+			if len(got) != 0 || !bytes.Equal(h, in) {
+				t.Fatalf("HTTP/2 input %q: engine saw %q, HTTP/2 got %q", in, got, h)
 			}
 			return
 		}
