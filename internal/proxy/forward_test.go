@@ -131,3 +131,39 @@ func TestIsWebSocketUpgrade(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSanitize: the hop-by-hop clean-up every proxied request and response goes through,
+// on a typical head with none to remove and on one whose Connection header lists several.
+func BenchmarkSanitize(b *testing.B) {
+	heads := []struct {
+		name string
+		req  string
+		resp string
+	}{
+		{name: "plain", req: "GET /x HTTP/1.1\r\nHost: a\r\nUser-Agent: bench\r\nAccept: */*\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n",
+			resp: "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nDate: Mon, 23 Nov 2026 20:00:00 GMT\r\n\r\n"},
+		{name: "hop-by-hop", req: "GET /x HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, X-A, X-B\r\nX-A: 1\r\nX-B: 2\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\nProxy-Connection: x\r\n\r\n",
+			resp: "HTTP/1.1 200 OK\r\nConnection: keep-alive, X-C\r\nX-C: 3\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\n"},
+	}
+	for _, hd := range heads {
+		var req fasthttp.RequestHeader
+		var resp fasthttp.ResponseHeader
+		var reqIn fasthttp.RequestHeader
+		var respIn fasthttp.ResponseHeader
+		if err := reqIn.Read(bufio.NewReader(strings.NewReader(hd.req))); err != nil {
+			b.Fatal(err)
+		}
+		if err := respIn.Read(bufio.NewReader(strings.NewReader(hd.resp))); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(hd.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				reqIn.CopyTo(&req)
+				sanitizeUpstream(&req, false)
+				respIn.CopyTo(&resp)
+				sanitizeResponse(&resp)
+			}
+		})
+	}
+}
