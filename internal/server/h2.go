@@ -107,10 +107,11 @@ func (c *sniffConn) Read(p []byte) (int, error) {
 	return c.deliver(p, buf, n), nil
 }
 
-// deliver returns the first n sniffed bytes, read into buf, through p: buf is p itself, or a
-// scratch buffer whose bytes beyond p's room are kept for the next reads.
+// deliver returns the first n sniffed bytes, read into buf, through p: buf is p itself when p
+// has room for the prefix (Read's choice), else a scratch buffer whose bytes beyond p's room are
+// kept for the next reads.
 func (c *sniffConn) deliver(p, buf []byte, n int) int {
-	if len(buf) > 0 && len(p) > 0 && &buf[0] == &p[0] {
+	if len(p) >= len(h2Prefix) {
 		return n
 	}
 	if n > len(p) {

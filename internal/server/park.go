@@ -150,9 +150,6 @@ func (p *parker) connState(c net.Conn, st fasthttp.ConnState) {
 // parkConnOf finds the parkConn under the engine's view of a connection: the edge tracker
 // wraps it directly.
 func parkConnOf(c net.Conn) *parkConn {
-	if pc, ok := c.(*parkConn); ok {
-		return pc
-	}
 	if w, ok := c.(interface{ NetConn() net.Conn }); ok {
 		pc, _ := w.NetConn().(*parkConn)
 		return pc
@@ -309,11 +306,12 @@ func (p *parker) count() int {
 	return len(p.parked)
 }
 
-// collect asks for a garbage collection once a wave of at least minParks parks has been followed
-// by a quiet spell with none. What parking frees (read buffers, request contexts, the stacks of the engine's
-// goroutines, which end once idle) returns to the allocator, and from there to the system, only
-// after a collection; a gateway that allocates nothing runs one only every two minutes (the
-// runtime's forced period). Under load collections run on their own and this never triggers.
+// collect asks for a garbage collection once a wave of at least minParks parks has been
+// followed by a quiet spell with none. What parking frees (read buffers, request contexts, the
+// stacks of the engine's goroutines, which end once idle) returns to the allocator, and from
+// there to the system, only after a collection; a gateway that allocates nothing runs one only
+// every two minutes (the runtime's forced period). Under load collections run on their own and
+// this never triggers.
 func (p *parker) collect() {
 	const minParks = 1024
 	settle := 2*p.delay + 2*time.Second // the engine's idle goroutines end after p.delay

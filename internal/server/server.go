@@ -56,9 +56,9 @@ type Options struct {
 	// KeepaliveTimeout closes an HTTP/1.1 keep-alive connection idle this long (nginx's
 	// keepalive_timeout; 75 s when zero).
 	KeepaliveTimeout time.Duration
-	// ParkAfter is how long an HTTP/1.1 keep-alive connection waits for its next request
-	// before it gives back its goroutine stack and buffers (see park.go); a negative value
-	// turns parking off, zero means one second.
+	// ParkAfter is how long an HTTP/1.1 connection waits for a request (between keep-alive
+	// requests, or before its first) before it gives back its goroutine stack and buffers
+	// (see park.go); a negative value turns parking off, zero means one second.
 	ParkAfter time.Duration
 	// Edge is the strictness policy for HTTP/1.1 request heads (edge.DefaultPolicy when zero).
 	Edge edge.Policy
