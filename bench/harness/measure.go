@@ -22,6 +22,8 @@ type sample struct {
 	reqs           int64
 	p50, p99       float64 // µs
 	cpuS           float64 // CPU seconds of the target (with its children) during the run
+	userS          float64 // the user-mode part of cpuS (the rest is the kernel's)
+	switches       int64   // context switches of the target's threads (with its children's)
 	busy           float64 // % of one core
 	other, steal   float64 // % of one core used by other processes; % steal over all cores
 	errs           string
@@ -30,11 +32,22 @@ type sample struct {
 	loadCPU, upCPU float64
 }
 
-func (s sample) cpuPerReq() float64 {
+func (s sample) cpuPerReq() float64 { return s.perReq(s.cpuS * 1e6) }
+
+// userPerReq: µs of user-mode CPU per request. The user/kernel split tells a change in the
+// proxy's own work (user) from the kernel's (system calls, and loopback delivery charged to
+// the writer, which also moves with what the neighbours on the shared machine do).
+func (s sample) userPerReq() float64 { return s.perReq(s.userS * 1e6) }
+
+// switchesPerReq: context switches per request, over every thread of the target. A runtime
+// that hands its work between threads shows here.
+func (s sample) switchesPerReq() float64 { return s.perReq(float64(s.switches)) }
+
+func (s sample) perReq(v float64) float64 {
 	if s.reqs == 0 {
 		return 0
 	}
-	return s.cpuS * 1e6 / float64(s.reqs)
+	return v / float64(s.reqs)
 }
 
 const (
@@ -42,42 +55,31 @@ const (
 	maxSteal = 25.0 // ... or the hypervisor steals more than this %
 )
 
-// cpuTicks: utime+stime of pid and its direct children (nginx workers), in clock ticks.
-func cpuTicks(pid int) int64 {
-	total := statTicks(pid)
-	kids, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
-	for _, k := range kids {
-		b, _ := os.ReadFile(k)
-		for _, f := range strings.Fields(string(b)) {
-			if c, err := strconv.Atoi(f); err == nil {
-				total += statTicks(c)
-			}
-		}
-	}
-	return total
+// procCPU is what a process and its direct children used so far.
+type procCPU struct {
+	user, sys int64 // clock ticks
+	switches  int64 // voluntary and involuntary context switches over all threads
 }
 
-func statTicks(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
+func (c procCPU) total() int64 { return c.user + c.sys }
+
+// cpuOf: procCPU of pid and its direct children (nginx workers).
+func cpuOf(pid int) procCPU {
+	var c procCPU
+	for _, p := range withChildren(pid) {
+		u, s := statTicks(p)
+		c.user += u
+		c.sys += s
+		c.switches += taskSwitches(p)
 	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)  // field 14 utime
-	st, _ := strconv.ParseInt(f[12], 10, 64) // field 15 stime
-	return u + st
+	return c
 }
 
-// rssKB: VmRSS of pid and its direct children, in KiB.
-func rssKB(pid int) int64 {
+// cpuTicks: utime+stime of pid and its direct children, in clock ticks.
+func cpuTicks(pid int) int64 { return cpuOf(pid).total() }
+
+// withChildren: pid and its direct children.
+func withChildren(pid int) []int {
 	pids := []int{pid}
 	kids, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
 	for _, k := range kids {
@@ -88,8 +90,63 @@ func rssKB(pid int) int64 {
 			}
 		}
 	}
+	return pids
+}
+
+// statTicks: utime and stime of pid (all its threads), in clock ticks.
+func statTicks(pid int) (user, sys int64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0
+	}
+	return parseStatTicks(string(b))
+}
+
+func parseStatTicks(s string) (user, sys int64) {
+	// The command name (field 2) may hold spaces and parentheses: fields count from the last ')'.
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, 0
+	}
+	user, _ = strconv.ParseInt(f[11], 10, 64) // field 14 utime
+	sys, _ = strconv.ParseInt(f[12], 10, 64)  // field 15 stime
+	return user, sys
+}
+
+// taskSwitches: context switches summed over pid's threads. /proc/PID/status counts the
+// thread group leader alone, so each task is read.
+func taskSwitches(pid int) int64 {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	var n int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		n += parseSwitches(string(b))
+	}
+	return n
+}
+
+func parseSwitches(status string) int64 {
+	var n int64
+	for _, l := range strings.Split(status, "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && (k == "voluntary_ctxt_switches" || k == "nonvoluntary_ctxt_switches") {
+			x, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			n += x
+		}
+	}
+	return n
+}
+
+// rssKB: VmRSS of pid and its direct children, in KiB.
+func rssKB(pid int) int64 {
 	var total int64
-	for _, p := range pids {
+	for _, p := range withChildren(pid) {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p))
 		if err != nil {
 			continue
@@ -240,14 +297,16 @@ func (h *harness) measure(r int, s scenario, t *target) sample {
 	var out strings.Builder
 	c.Stdout, c.Stderr = &out, &out
 	pid, upPid := t.p.pid(), h.up.pid()
-	c0, u0 := cpuTicks(pid), cpuTicks(upPid)
+	c0, u0 := cpuOf(pid), cpuTicks(upPid)
 	b0, st0 := sysTicks()
 	w0 := time.Now()
 	err := c.Run()
-	c1, u1 := cpuTicks(pid), cpuTicks(upPid)
+	c1, u1 := cpuOf(pid), cpuTicks(upPid)
 	b1, st1 := sysTicks()
 	el := time.Since(w0).Seconds()
-	sm.cpuS = float64(c1-c0) / h.tck
+	sm.cpuS = float64(c1.total()-c0.total()) / h.tck
+	sm.userS = float64(c1.user-c0.user) / h.tck
+	sm.switches = c1.switches - c0.switches
 	sm.upCPU = float64(u1-u0) / h.tck
 	if c.ProcessState != nil {
 		sm.loadCPU = (c.ProcessState.UserTime() + c.ProcessState.SystemTime()).Seconds()

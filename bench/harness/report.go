@@ -16,6 +16,7 @@ import (
 // cell: the medians of one (scenario, target) over its runs (clean runs if there are any).
 type cell struct {
 	rps, p50, p99, cpu, cpuMin, busy float64
+	user, switches                   float64 // user-mode CPU µs and context switches, per request
 	runs, clean                      int
 	errs                             string
 	ok                               bool
@@ -51,13 +52,15 @@ func (h *harness) cell(scen, target string) cell {
 	if len(use) == 0 {
 		use = all
 	}
-	var rps, p50, p99, cpu, busy []float64
+	var rps, p50, p99, cpu, user, sw, busy []float64
 	c.cpuMin = math.Inf(1)
 	for _, s := range use {
 		rps = append(rps, s.rps)
 		p50 = append(p50, s.p50)
 		p99 = append(p99, s.p99)
 		cpu = append(cpu, s.cpuPerReq())
+		user = append(user, s.userPerReq())
+		sw = append(sw, s.switchesPerReq())
 		busy = append(busy, s.busy)
 	}
 	for _, s := range all {
@@ -72,6 +75,7 @@ func (h *harness) cell(scen, target string) cell {
 		c.cpuMin = 0
 	}
 	c.rps, c.p50, c.p99, c.cpu, c.busy = median(rps), median(p50), median(p99), median(cpu), median(busy)
+	c.user, c.switches = median(user), median(sw)
 	c.ok = c.rps > 0
 	return c
 }
@@ -154,7 +158,7 @@ func (h *harness) report() error {
 	fmt.Fprintf(&md, "- command: `%s` (from the repository root)\n", strings.TrimSpace(h.cfg.commandTxt))
 	fmt.Fprintf(&md, "- machine: %s\n", machineNote())
 	fmt.Fprintf(&md, "- pinning: load generator (wrk -t1 -c%d / h2load -c10 -m10 / constant-rate Go client) and the shared upstream (Go, fasthttp for HTTP/1.1, net/http for h2c) on core %d; each target alone on core %d with one worker (GOMAXPROCS=1, nginx worker_processes 1, HAProxy nbthread 1); nice -20 as root. \"direct\" is a second upstream instance on core %d.\n", h.cfg.conns, h.cfg.loadCore, h.cfg.proxyCore, h.cfg.proxyCore)
-	fmt.Fprintf(&md, "- figures: medians over the clean runs (other processes ≤ %.0f%% of a core, steal ≤ %.0f%%; all runs if none was clean); CPU/req is the target's utime+stime (with children) from /proc/PID/stat over the run divided by the requests completed; \"min\" is the lowest CPU/req seen. p50/p99 come from wrk/h2load (closed loop) except in (g), which is open loop.\n", maxOther, maxSteal)
+	fmt.Fprintf(&md, "- figures: medians over the clean runs (other processes ≤ %.0f%% of a core, steal ≤ %.0f%%; all runs if none was clean); CPU/req is the target's utime+stime (with children) from /proc/PID/stat over the run divided by the requests completed, and \"user + sys\" splits it into user-mode and kernel µs; \"min\" is the lowest CPU/req seen; switches/req counts the context switches of all the target's threads (/proc/PID/task/*/status) per request. p50/p99 come from wrk/h2load (closed loop) except in (g), which is open loop.\n", maxOther, maxSteal)
 	fmt.Fprintf(&md, "- quote only ratios: absolute numbers depend on the machine and its neighbours.\n")
 	for _, n := range h.notes {
 		fmt.Fprintf(&md, "- note: %s\n", n)
@@ -215,16 +219,16 @@ func (h *harness) report() error {
 		case "rate":
 			fmt.Fprintf(&md, "constant %d req/s for %d s over ≤64 keep-alive connections; latency counted from each request's due time\n\n", h.cfg.rate, h.cfg.dur)
 		}
-		md.WriteString("| target | req/s | p50 | p99 | CPU/req | CPU/req min | core busy | req/s ÷ nginx | CPU/req ÷ nginx | runs (clean) | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+		md.WriteString("| target | req/s | p50 | p99 | CPU/req | user + sys | CPU/req min | switches/req | core busy | req/s ÷ nginx | CPU/req ÷ nginx | runs (clean) | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 		ng, _ := h.base(s, "nginx")
 		rows := append(slices.Clone(s.fromA), s.targets...)
 		for _, name := range rows {
 			c, from := h.base(s, name)
 			if c.runs == 0 {
 				if t := h.targets[name]; t != nil && t.skip != "" {
-					fmt.Fprintf(&md, "| %s | skipped: %s | | | | | | | | | |\n", name, t.skip)
+					fmt.Fprintf(&md, "| %s | skipped: %s | | | | | | | | | | | |\n", name, t.skip)
 				} else if t != nil && s.kind == "h2" && t.h2port == 0 {
-					fmt.Fprintf(&md, "| %s | not configured for h2c | | | | | | | | | |\n", name)
+					fmt.Fprintf(&md, "| %s | not configured for h2c | | | | | | | | | | | |\n", name)
 				}
 				continue
 			}
@@ -232,8 +236,8 @@ func (h *harness) report() error {
 			if strings.HasPrefix(name, "tollgate") {
 				label = "**" + label + "**"
 			}
-			fmt.Fprintf(&md, "| %s | %s | %s | %s | %.1f µs | %.1f µs | %.0f%% | %s | %s | %d (%d) | %s |\n", label, krps(c.rps), us(c.p50), us(c.p99),
-				c.cpu, c.cpuMin, c.busy, ratio(c.rps, ng.rps), ratio(c.cpu, ng.cpu), c.runs, c.clean, strings.ReplaceAll(c.errs, "|", "/"))
+			fmt.Fprintf(&md, "| %s | %s | %s | %s | %.1f µs | %.1f + %.1f | %.1f µs | %.2f | %.0f%% | %s | %s | %d (%d) | %s |\n", label, krps(c.rps), us(c.p50), us(c.p99),
+				c.cpu, c.user, max(0, c.cpu-c.user), c.cpuMin, c.switches, c.busy, ratio(c.rps, ng.rps), ratio(c.cpu, ng.cpu), c.runs, c.clean, strings.ReplaceAll(c.errs, "|", "/"))
 		}
 		tv := tollgateOf(s)
 		tg := h.cell(s.id, tv)
@@ -427,10 +431,10 @@ func machineNote() string {
 
 func (h *harness) writeRaw() error {
 	var b strings.Builder
-	b.WriteString("round\tscenario\ttarget\trps\trequests\tp50_us\tp99_us\tcpu_s\tcpu_us_per_req\tcore_busy\tother\tsteal\tnoisy\tremeasured\terrors\n")
+	b.WriteString("round\tscenario\ttarget\trps\trequests\tp50_us\tp99_us\tcpu_s\tcpu_us_per_req\tuser_us_per_req\tswitches_per_req\tcore_busy\tother\tsteal\tnoisy\tremeasured\terrors\n")
 	for _, s := range h.samples {
-		fmt.Fprintf(&b, "%d\t%s\t%s\t%.0f\t%d\t%.0f\t%.0f\t%.2f\t%.2f\t%.0f\t%.0f\t%.0f\t%v\t%v\t%s\n", s.round, s.scen, s.target, s.rps, s.reqs, s.p50, s.p99,
-			s.cpuS, s.cpuPerReq(), s.busy, s.other, s.steal, s.noisy, s.remeasured, s.errs)
+		fmt.Fprintf(&b, "%d\t%s\t%s\t%.0f\t%d\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.3f\t%.0f\t%.0f\t%.0f\t%v\t%v\t%s\n", s.round, s.scen, s.target, s.rps, s.reqs, s.p50, s.p99,
+			s.cpuS, s.cpuPerReq(), s.userPerReq(), s.switchesPerReq(), s.busy, s.other, s.steal, s.noisy, s.remeasured, s.errs)
 	}
 	return os.WriteFile(filepath.Join(h.cfg.out, "latest.raw.tsv"), []byte(b.String()), 0o644)
 }
