@@ -85,7 +85,7 @@ type config struct {
 	caddy      string
 	traefik    string
 	compare    string // a prebuilt Tollgate binary measured beside the current one
-	floor      bool   // measure the minimal fasthttp proxy too (the engine's floor)
+	floor      bool   // measure the engine spike's minimal proxies too (fasthttp-min, codec-min)
 	loadCore   int
 	proxyCore  int
 	commandTxt string
@@ -208,7 +208,7 @@ func newHarness(args []string, out io.Writer) (*harness, error) {
 	traefik := fs.String("traefik", "", "Traefik binary (default: command -v traefik)")
 	budget := fs.Int("budget", 0, "seconds of measuring to fit in (0: the mode's)")
 	compare := fs.String("compare", "", "a prebuilt Tollgate binary (e.g. of an earlier commit) measured as tollgate-b beside the current build: the A/B check of a change")
-	floor := fs.Bool("floor", false, "also measure fasthttp-min, the minimal fasthttp proxy of bench/spike/fasthttp: the engine's own cost, the floor for Tollgate's")
+	floor := fs.Bool("floor", false, "also measure the engine spike's minimal proxies (HTTP/1.1 scenarios): fasthttp-min (bench/spike/fasthttp), the engine's own cost and the floor for Tollgate's, and codec-min (bench/spike/codec), the strict hand-written codec: what a leaner engine would cost")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -552,7 +552,7 @@ func (h *harness) scenarios() []scenario {
 				s.targets = append(slices.Clone(s.targets), "tollgate-b")
 			}
 			if h.cfg.floor && s.kind != "h2" {
-				s.targets = append(slices.Clone(s.targets), "fasthttp-min")
+				s.targets = append(slices.Clone(s.targets), "fasthttp-min", "codec-min")
 			}
 		}
 		out = append(out, s)
@@ -616,6 +616,19 @@ func (h *harness) startAll() error {
 			return h.startProc(name, pc, nil, "nginx", "-p", dir, "-c", conf, "-g", "daemon off;")
 		}
 	}
+	// spike builds one of the engine spike's minimal proxies (bench/spike) and runs it.
+	spike := func(name, pkg string) func(t *target) (*proc, error) {
+		return func(t *target) (*proc, error) {
+			bin := filepath.Join(h.work, name)
+			b := exec.CommandContext(h.ctx, "go", "build", "-o", bin, pkg)
+			b.Dir = h.root
+			b.Env = append(os.Environ(), "GOTOOLCHAIN=local")
+			if o, err := b.CombinedOutput(); err != nil {
+				return nil, fmt.Errorf("go build %s: %v: %s", pkg, err, o)
+			}
+			return h.startProc(name, pc, g1, bin, "-port", strconv.Itoa(t.port), "-upstream", fmt.Sprintf("127.0.0.1:%d", h.upPort))
+		}
+	}
 	starters := []starter{
 		{"direct", func(t *target) (*proc, error) {
 			t.h2port = h.freePort()
@@ -633,16 +646,8 @@ func (h *harness) startAll() error {
 			return h.startProc("tollgate-b", pc, g1, h.cfg.compare, "run", "--config", f, "--proxy-listen",
 				fmt.Sprintf("127.0.0.1:%d", t.port), "--admin-listen", "", "--log-level", "warn", "--watch=false")
 		}},
-		{"fasthttp-min", func(t *target) (*proc, error) {
-			bin := filepath.Join(h.work, "fasthttp-min")
-			b := exec.CommandContext(h.ctx, "go", "build", "-o", bin, "./bench/spike/fasthttp")
-			b.Dir = h.root
-			b.Env = append(os.Environ(), "GOTOOLCHAIN=local")
-			if o, err := b.CombinedOutput(); err != nil {
-				return nil, fmt.Errorf("go build ./bench/spike/fasthttp: %v: %s", err, o)
-			}
-			return h.startProc("fasthttp-min", pc, g1, bin, "-port", strconv.Itoa(t.port), "-upstream", fmt.Sprintf("127.0.0.1:%d", h.upPort))
-		}},
+		{"fasthttp-min", spike("fasthttp-min", "./bench/spike/fasthttp")},
+		{"codec-min", spike("codec-min", "./bench/spike/codec")},
 		{"nginx", nginx("nginx", false)},
 		{"nginx-lua", nginx("nginx-lua", true)},
 		{"haproxy", func(t *target) (*proc, error) {

@@ -39,11 +39,11 @@ func TestScenarioTargets(t *testing.T) {
 		scenario      string
 		want, wantNot []string
 	}{
-		{"plain", "", false, "a", []string{"tollgate", "nginx"}, []string{"tollgate-b", "fasthttp-min"}},
-		{"compare", "/x/tollgate", false, "a", []string{"tollgate", "tollgate-b"}, []string{"fasthttp-min"}},
-		{"floor", "", true, "b", []string{"fasthttp-min"}, []string{"tollgate-b"}},
-		{"no floor over HTTP/2", "", true, "d", []string{"tollgate"}, []string{"fasthttp-min"}},
-		{"not beside the 10k routes", "/x/tollgate", true, "e", []string{"tollgate-10k"}, []string{"tollgate-b", "fasthttp-min"}},
+		{"plain", "", false, "a", []string{"tollgate", "nginx"}, []string{"tollgate-b", "fasthttp-min", "codec-min"}},
+		{"compare", "/x/tollgate", false, "a", []string{"tollgate", "tollgate-b"}, []string{"fasthttp-min", "codec-min"}},
+		{"floor", "", true, "b", []string{"fasthttp-min", "codec-min"}, []string{"tollgate-b"}},
+		{"no floor over HTTP/2", "", true, "d", []string{"tollgate"}, []string{"fasthttp-min", "codec-min"}},
+		{"not beside the 10k routes", "/x/tollgate", true, "e", []string{"tollgate-10k"}, []string{"tollgate-b", "fasthttp-min", "codec-min"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
