@@ -227,7 +227,12 @@ func benchGet(b *testing.B, r *rig, wantHeader string) {
 // BenchmarkProxyFastPlugins is BenchmarkProxyFast with the side-by-side harness's plugin
 // stack (scenario f) on the route.
 func BenchmarkProxyFastPlugins(b *testing.B) {
-	r := newRig(b, `_format_version: "3.0"
+	r := newRig(b, benchPluginsConfig, all.Specs()...)
+	benchGet(b, r, "X-Bench-Response")
+}
+
+// benchPluginsConfig is the side-by-side harness's plugin stack (scenario f) on the route.
+const benchPluginsConfig = `_format_version: "3.0"
 services:
   - name: s
     url: http://upstream.test:80
@@ -248,9 +253,7 @@ services:
               header_name: X-Correlation-ID
               generator: uuid#counter
               echo_downstream: true
-`, all.Specs()...)
-	benchGet(b, r, "X-Bench-Response")
-}
+`
 
 // TestXForwardedForAppend: the client's X-Forwarded-For values, over one or several fields,
 // are joined and the peer appended (Kong §4.4), without allocating for them.
