@@ -306,6 +306,17 @@ func (h *harness) report() error {
 	return nil
 }
 
+// chartLabel is shortTitle where the chart's x axis has too little room for it.
+func chartLabel(s scenario) string {
+	switch s.id {
+	case "c":
+		return "new conn. per request"
+	case "d":
+		return "HTTP/2 (h2c)"
+	}
+	return shortTitle(s)
+}
+
 func shortTitle(s scenario) string {
 	switch s.id {
 	case "a":
@@ -472,8 +483,8 @@ func (h *harness) chart() error {
 		if !ng.ok {
 			continue
 		}
-		fmt.Fprintf(&rows, "\"(%s) %s\"", s.id, shortTitle(s))
-		fmt.Fprintf(&cpuRows, "\"(%s) %s\"", s.id, shortTitle(s))
+		fmt.Fprintf(&rows, "\"(%s) %s\"", s.id, chartLabel(s))
+		fmt.Fprintf(&cpuRows, "\"(%s) %s\"", s.id, chartLabel(s))
 		for _, c := range used {
 			name := c
 			if c == "tollgate" {
