@@ -613,13 +613,12 @@ func (p *Proxy) forward(st *reqState) {
 	c := &st.pc
 	svc := st.route.Service
 	req := &st.upRq
+	// The request line's target goes out exactly as built here: escaped path, and '?' plus
+	// the query, also a bare trailing '?' (Kong §4.2). Nothing may call req.URI(): a parsed
+	// URI makes the engine rebuild the target from its parts when it writes the request,
+	// which costs a parse per request and drops a bare '?'.
 	st.uri = appendEscapedURI(st.uri[:0], st.up.path, st.up.query, st.hadQuery)
 	req.SetRequestURIBytes(st.uri)
-	if st.up.query == "" && st.hadQuery {
-		// Kong keeps a bare trailing '?' (§4.2); fasthttp's URI drops an empty query when it
-		// re-serialises the request line, so carry the '?' in the raw path it writes as is.
-		req.URI().SetPathBytes(st.uri)
-	}
 	switch {
 	case st.up.buffered:
 		req.SetBodyRaw(st.up.buf)

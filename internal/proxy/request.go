@@ -48,7 +48,7 @@ var _ plugin.Request = (*fastIn)(nil)
 
 func (r *fastIn) Method() string              { return b2s(r.req.Header.Method()) }
 func (r *fastIn) RawPath() string             { return b2s(rawPathOf(r.req.Header.RequestURI())) }
-func (r *fastIn) Query() string               { return b2s(r.req.URI().QueryString()) }
+func (r *fastIn) Query() string               { return b2s(rawQueryOf(r.req.Header.RequestURI())) }
 func (r *fastIn) Host() string                { return b2s(r.req.Header.Host()) }
 func (r *fastIn) ProtoMajor() int             { return 1 }
 func (r *fastIn) Header() plugin.HeaderReader { return fastReqHeader{&r.req.Header} }
@@ -83,6 +83,25 @@ func rawPathOf(uri []byte) []byte {
 		}
 	}
 	return uri
+}
+
+// rawQueryOf is the query string of a request target as sent, without '?': what the engine's
+// URI parser yields (up to a fragment, none when a '#' comes before the '?'), taken from the
+// raw target without parsing the whole URI, which would cost a parse per request.
+func rawQueryOf(uri []byte) []byte {
+	q := bytes.IndexByte(uri, '?')
+	if q < 0 {
+		return nil
+	}
+	f := bytes.IndexByte(uri, '#')
+	switch {
+	case f < 0:
+		return uri[q+1:]
+	case f < q:
+		return nil
+	default:
+		return uri[q+1 : f]
+	}
 }
 
 // maxBufferedBody bounds what a plugin may make the gateway buffer with UpstreamRequest.Body.

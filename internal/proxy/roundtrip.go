@@ -25,7 +25,6 @@ import (
 func roundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response, held *heldConn, timeout time.Duration) error {
 	resp.Reset()
 	resp.StreamBody = true
-	req.URI().DisablePathNormalizing = true
 	var deadline time.Time
 	if timeout > 0 {
 		deadline = time.Now().Add(timeout)
