@@ -72,9 +72,10 @@ const cannedResponse = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-L
 // handlerRig is a proxy whose upstream is a cannedConn, driven by calling ServeFast directly on
 // a request context the way the engine's loop does.
 type handlerRig struct {
-	p   *Proxy
-	rc  fasthttp.RequestCtx
-	raw []byte
+	p     *Proxy
+	rc    fasthttp.RequestCtx
+	raw   []byte
+	dials int // upstream connections opened
 }
 
 func newHandlerRig(tb testing.TB, cfgYAML string) *handlerRig {
@@ -85,10 +86,13 @@ func newHandlerRig(tb testing.TB, cfgYAML string) *handlerRig {
 		tb.Fatalf("config: %v", err)
 	}
 	ts := NewTransports()
-	up := newCannedConn(cannedResponse)
+	r := &handlerRig{raw: []byte("GET /plain/bench HTTP/1.1\r\nHost: gw.example\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n")}
 	snap, err := snapshot.Compile(cfg, reg, snapshot.Options{Transport: func(svc *snapshot.Service, t *balancer.Target) any {
 		hc := ts.For(svc, t).(*fasthttp.HostClient)
-		hc.Dial = func(string) (net.Conn, error) { return up, nil }
+		hc.Dial = func(string) (net.Conn, error) {
+			r.dials++
+			return newCannedConn(cannedResponse), nil
+		}
 		return hc
 	}})
 	if err != nil {
@@ -96,10 +100,7 @@ func newHandlerRig(tb testing.TB, cfgYAML string) *handlerRig {
 	}
 	var h snapshot.Holder
 	h.Swap(snap)
-	r := &handlerRig{
-		p:   New(Options{Holder: &h, Transports: ts, Version: "bench"}),
-		raw: []byte("GET /plain/bench HTTP/1.1\r\nHost: gw.example\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n"),
-	}
+	r.p = New(Options{Holder: &h, Transports: ts, Version: "bench"})
 	r.rc.Init2(newCannedConn(""), nil, false) // the client's side: only its addresses are read
 	return r
 }
@@ -183,6 +184,9 @@ func TestHandlerRig(t *testing.T) {
 				t.Fatalf("request %d: answer lacks %q:\n%s", i, want, got)
 			}
 		}
+	}
+	if r.dials != 1 {
+		t.Errorf("%d upstream connections for 3 requests, want 1 (released to the pool each time)", r.dials)
 	}
 }
 
