@@ -75,9 +75,6 @@ func cpuOf(pid int) procCPU {
 	return c
 }
 
-// cpuTicks: utime+stime of pid and its direct children, in clock ticks.
-func cpuTicks(pid int) int64 { return cpuOf(pid).total() }
-
 // withChildren: pid and its direct children.
 func withChildren(pid int) []int {
 	pids := []int{pid}
@@ -297,11 +294,11 @@ func (h *harness) measure(r int, s scenario, t *target) sample {
 	var out strings.Builder
 	c.Stdout, c.Stderr = &out, &out
 	pid, upPid := t.p.pid(), h.up.pid()
-	c0, u0 := cpuOf(pid), cpuTicks(upPid)
+	c0, u0 := cpuOf(pid), cpuOf(upPid).total()
 	b0, st0 := sysTicks()
 	w0 := time.Now()
 	err := c.Run()
-	c1, u1 := cpuOf(pid), cpuTicks(upPid)
+	c1, u1 := cpuOf(pid), cpuOf(upPid).total()
 	b1, st1 := sysTicks()
 	el := time.Since(w0).Seconds()
 	sm.cpuS = float64(c1.total()-c0.total()) / h.tck

@@ -124,14 +124,8 @@ func (r *rig) get(tb testing.TB, path string) (int, http.Header, string) {
 	return resp.StatusCode(), h, string(resp.Body())
 }
 
-const rigConfig = `_format_version: "3.0"
-services:
-  - name: s
-    url: http://upstream.test:80
-    routes:
-      - name: plain
-        paths: [/plain]
-      - name: panic
+// rigConfig is benchPlainConfig's plain route plus one route per probe mode.
+const rigConfig = benchPlainConfig + `      - name: panic
         paths: [/panic]
         plugins: [{name: probe, config: {mode: panic}}]
       - name: exit

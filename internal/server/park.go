@@ -25,8 +25,8 @@ import (
 // here. A connection that waited longer than the park delay for its next request (or, new, for
 // its first) leaves the engine: the engine's loop ends as if the client had closed, its
 // goroutine, buffer and context go back to their pools, and a waiter goroutine that holds
-// nothing but a small stack waits in the runtime's poller for the next byte. When it arrives, the engine serves the connection again
-// (fasthttp.Server.ServeConn). The keep-alive timeout keeps running across the park, and a
+// nothing but a small stack waits in the runtime's poller for the next byte. When it arrives,
+// the engine serves the connection again (fasthttp.Server.ServeConn). The keep-alive timeout keeps running across the park, and a
 // client that closes a parked connection is closed at once.
 //
 // A busy connection never parks: the delay (a second by default) is far above the gap between
