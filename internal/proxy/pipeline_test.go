@@ -225,15 +225,9 @@ func BenchmarkProxyFastPlugins(b *testing.B) {
 	benchGet(b, r, "X-Bench-Response")
 }
 
-// benchPluginsConfig is the side-by-side harness's plugin stack (scenario f) on the route.
-const benchPluginsConfig = `_format_version: "3.0"
-services:
-  - name: s
-    url: http://upstream.test:80
-    routes:
-      - name: plain
-        paths: [/plain]
-        plugins:
+// benchPluginsConfig is benchPlainConfig with the side-by-side harness's plugin stack
+// (scenario f) on its route.
+const benchPluginsConfig = benchPlainConfig + `        plugins:
           - name: request-transformer
             config:
               add:
