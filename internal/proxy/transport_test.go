@@ -24,11 +24,13 @@ func TestTransportReadTimeoutBetweenReads(t *testing.T) {
 			time.Sleep(time.Second)
 			return
 		}
-		// 6 chunks, 100 ms apart: 600 ms in all, each gap under the 300 ms timeout
-		for i := 0; i < 6; i++ {
+		// 8 chunks, 80 ms apart: 640 ms in all, longer than the 400 ms timeout, each gap well
+		// under the 300 ms the timeout can shrink to (it is pushed only once under 3/4 of it),
+		// with room left for a loaded machine under the race detector
+		for i := 0; i < 8; i++ {
 			_, _ = w.Write([]byte("chunk\n"))
 			w.(http.Flusher).Flush()
-			time.Sleep(100 * time.Millisecond)
+			time.Sleep(80 * time.Millisecond)
 		}
 	}))
 	defer srv.Close()
@@ -36,7 +38,7 @@ func TestTransportReadTimeoutBetweenReads(t *testing.T) {
 	host, port, _ := net.SplitHostPort(addr)
 	_ = port
 	ts := NewTransports()
-	svc := &snapshot.Service{Scheme: "http", ConnectTimeout: time.Second, ReadTimeout: 300 * time.Millisecond, WriteTimeout: time.Second}
+	svc := &snapshot.Service{Scheme: "http", ConnectTimeout: time.Second, ReadTimeout: 400 * time.Millisecond, WriteTimeout: time.Second}
 	hc := ts.For(svc, &balancer.Target{Host: host, Addr: addr}).(*fasthttp.HostClient)
 
 	tests := []struct {
@@ -60,7 +62,7 @@ func TestTransportReadTimeoutBetweenReads(t *testing.T) {
 				t.Errorf("error %v is not a timeout", err)
 			}
 			if tc.wantErr && time.Since(start) > 800*time.Millisecond {
-				t.Errorf("stall cut after %v, want about 300ms", time.Since(start))
+				t.Errorf("stall cut after %v, want about 400ms", time.Since(start))
 			}
 		})
 	}
