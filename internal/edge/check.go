@@ -32,12 +32,23 @@ type head struct {
 	hosts      int
 	host       []byte
 	cls        int
+	cl         int64 // the Content-Length value, when cls == 1 and it is valid
 	tes        int
 	chunked    int  // "chunked" codings seen, over all Transfer-Encoding fields
 	lastChunk  bool // the last coding seen was chunked
 	teUnknown  bool // a coding other than chunked was seen
 	teMalform  bool // an empty coding or chunked with parameters
 	underscore int
+	fields     int // field lines seen, for the count limit
+
+	// Connection options and the fields that go with them, for the
+	// gateway's own codec (ParseRequest); Check leaves them to fasthttp.
+	connClose     bool // Connection lists "close"
+	connKeepAlive bool // Connection lists "keep-alive"
+	connUpgrade   bool // Connection lists "upgrade"
+	upgrades      int  // Upgrade fields
+	expect100     bool // Expect: 100-continue
+	expectOther   bool // an Expect field with another expectation
 }
 
 // checkHead runs the checks on the parts of a head. It is apart from Check so
@@ -45,24 +56,38 @@ type head struct {
 // (duplicate Content-Length, say): each rule is kept even where fasthttp
 // already refuses, so an upgrade that loosens fasthttp does not loosen us.
 func (p *Policy) checkHead(method, uri, proto, raw []byte) (Verdict, Drops) {
-	http11 := string(proto) == "HTTP/1.1"
-	if !http11 && string(proto) != "HTTP/1.0" {
-		// fasthttp takes any HTTP/x.y and treats it as 1.0; Envoy and nginx
-		// answer 505 (RFC 9110 §15.6.6).
-		return refuse(505, ReasonVersion), Drops{}
+	if v := p.checkLine(method, uri, proto, len(raw)); !v.OK() {
+		return v, Drops{}
 	}
-	if len(method)+len(uri)+len(proto)+4+len(raw) > p.maxHeaderBytes() {
-		return refuse(431, ReasonHeadTooLarge), Drops{}
-	}
-	if !validMethod(method) {
-		return refuse(400, ReasonBadMethod), Drops{}
-	}
-
 	var hd head
 	if v := p.scanFields(raw, &hd); !v.OK() {
 		return v, Drops{}
 	}
+	return p.finish(method, uri, string(proto) == "HTTP/1.1", raw, &hd)
+}
 
+// checkLine holds the request line to the rules that need no header field:
+// the version, the head's size so far (rawLen bytes of fields) and the
+// method's syntax.
+func (p *Policy) checkLine(method, uri, proto []byte, rawLen int) Verdict {
+	if string(proto) != "HTTP/1.1" && string(proto) != "HTTP/1.0" {
+		// fasthttp takes any HTTP/x.y and treats it as 1.0; Envoy and nginx
+		// answer 505 (RFC 9110 §15.6.6).
+		return refuse(505, ReasonVersion)
+	}
+	if len(method)+len(uri)+len(proto)+4+rawLen > p.maxHeaderBytes() {
+		return refuse(431, ReasonHeadTooLarge)
+	}
+	if !validMethod(method) {
+		return refuse(400, ReasonBadMethod)
+	}
+	return Verdict{}
+}
+
+// finish applies the rules that need the whole header block: framing, Host,
+// the target against Host, and the underscore policy. raw is the field
+// block Drops points into.
+func (p *Policy) finish(method, uri []byte, http11 bool, raw []byte, hd *head) (Verdict, Drops) {
 	// Framing, RFC 9112 §6.1 and §6.3.
 	switch {
 	case hd.cls > 1:
@@ -86,7 +111,7 @@ func (p *Policy) checkHead(method, uri, proto, raw []byte) (Verdict, Drops) {
 	case hd.hosts == 1 && ((http11 && len(hd.host) == 0) || !validAuthority(hd.host)):
 		return refuse(400, ReasonBadHost), Drops{}
 	}
-	if v := checkTarget(method, uri, &hd, p.DecodeSlashes); !v.OK() {
+	if v := checkTarget(method, uri, hd, p.DecodeSlashes); !v.OK() {
 		return v, Drops{}
 	}
 
@@ -104,8 +129,6 @@ func (p *Policy) checkHead(method, uri, proto, raw []byte) (Verdict, Drops) {
 // scanFields walks the raw header block line by line. The block must end with
 // an empty line; every line must end in CRLF.
 func (p *Policy) scanFields(raw []byte, hd *head) Verdict {
-	maxCount := p.maxHeaderCount()
-	count := 0
 	for pos := 0; pos < len(raw); {
 		lf := bytes.IndexByte(raw[pos:], '\n')
 		if lf < 0 {
@@ -125,16 +148,7 @@ func (p *Policy) scanFields(raw []byte, hd *head) Verdict {
 			}
 			return Verdict{}
 		}
-		if line[0] == ' ' || line[0] == '\t' {
-			// RFC 9112 §5.2: a server must reject obs-fold or replace it;
-			// fasthttp joins it, a peer that does not sees another field.
-			return refuse(400, ReasonObsFold)
-		}
-		count++
-		if count > maxCount {
-			return refuse(431, ReasonTooManyHeaders)
-		}
-		if v := scanField(line, hd); !v.OK() {
+		if _, _, _, v := p.scanLine(line, hd); !v.OK() {
 			return v
 		}
 	}
@@ -144,33 +158,49 @@ func (p *Policy) scanFields(raw []byte, hd *head) Verdict {
 	return Verdict{}
 }
 
+// scanLine checks one non-empty field line (CRLF removed) against the rules
+// that hold for each line on its own and the count limit, and returns the
+// field's name, its value without surrounding whitespace and whether the
+// name holds an underscore.
+func (p *Policy) scanLine(line []byte, hd *head) (name, value []byte, underscore bool, v Verdict) {
+	if line[0] == ' ' || line[0] == '\t' {
+		// RFC 9112 §5.2: a server must reject obs-fold or replace it;
+		// fasthttp joins it, a peer that does not sees another field.
+		return nil, nil, false, refuse(400, ReasonObsFold)
+	}
+	hd.fields++
+	if hd.fields > p.maxHeaderCount() {
+		return nil, nil, false, refuse(431, ReasonTooManyHeaders)
+	}
+	return scanField(line, hd)
+}
+
 // scanField checks one field line (CRLF removed) and records what framing
 // and routing depend on.
-func scanField(line []byte, hd *head) Verdict {
+func scanField(line []byte, hd *head) (name, value []byte, underscore bool, v Verdict) {
 	i := 0
-	underscore := false
 	for ; i < len(line) && line[i] != ':'; i++ {
 		c := line[i]
 		if !isTchar(c) {
 			// fasthttp lets a space through ("Transfer Encoding"), which
 			// a peer may trim into a field it acts on.
-			return refuse(400, ReasonBadName)
+			return nil, nil, false, refuse(400, ReasonBadName)
 		}
 		if c == '_' {
 			underscore = true
 		}
 	}
 	if i == len(line) {
-		return refuse(400, ReasonBadName) // no colon
+		return nil, nil, false, refuse(400, ReasonBadName) // no colon
 	}
 	if i == 0 {
-		return refuse(400, ReasonEmptyName)
+		return nil, nil, false, refuse(400, ReasonEmptyName)
 	}
-	name := line[:i]
-	value := trimOWS(line[i+1:])
+	name = line[:i]
+	value = trimOWS(line[i+1:])
 	if !validValue(value) {
 		// NUL, CR, LF and other controls: RFC 9110 §5.5.
-		return refuse(400, ReasonBadValue)
+		return nil, nil, false, refuse(400, ReasonBadValue)
 	}
 	if underscore {
 		hd.underscore++
@@ -181,12 +211,29 @@ func scanField(line []byte, hd *head) Verdict {
 			hd.hosts++
 			hd.host = value
 		}
+	case len("expect"):
+		if equalFold(name, "expect") {
+			if equalFold(value, "100-continue") {
+				hd.expect100 = true
+			} else {
+				hd.expectOther = true
+			}
+		}
+	case len("upgrade"):
+		if equalFold(name, "upgrade") {
+			hd.upgrades++
+		}
+	case len("connection"):
+		if equalFold(name, "connection") {
+			scanConnection(value, hd)
+		}
 	case len("content-length"):
 		if equalFold(name, "content-length") {
 			hd.cls++
 			if v := checkContentLength(value); !v.OK() {
-				return v
+				return nil, nil, false, v
 			}
+			hd.cl = parseDigits(value)
 		}
 	case len("transfer-encoding"):
 		if equalFold(name, "transfer-encoding") {
@@ -194,7 +241,39 @@ func scanField(line []byte, hd *head) Verdict {
 			scanCodings(value, hd)
 		}
 	}
-	return Verdict{}
+	return name, value, underscore, Verdict{}
+}
+
+// scanConnection records the connection options the codec acts on; the list
+// may span several Connection fields (RFC 9110 §7.6.1).
+func scanConnection(v []byte, hd *head) {
+	for len(v) > 0 {
+		opt := v
+		if comma := bytes.IndexByte(v, ','); comma >= 0 {
+			opt, v = v[:comma], v[comma+1:]
+		} else {
+			v = nil
+		}
+		opt = trimOWS(opt)
+		switch {
+		case equalFold(opt, "close"):
+			hd.connClose = true
+		case equalFold(opt, "keep-alive"):
+			hd.connKeepAlive = true
+		case equalFold(opt, "upgrade"):
+			hd.connUpgrade = true
+		}
+	}
+}
+
+// parseDigits reads a run of at most 18 decimal digits, which
+// checkContentLength has already vouched for, so it cannot overflow.
+func parseDigits(v []byte) int64 {
+	var n int64
+	for _, c := range v {
+		n = n*10 + int64(c-'0')
+	}
+	return n
 }
 
 // checkContentLength accepts 1*DIGIT only: a list, even "5, 5" that RFC 9110

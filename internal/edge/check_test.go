@@ -18,16 +18,38 @@ func parseHead(tb testing.TB, raw string) *fasthttp.RequestHeader {
 	return &h
 }
 
+// parsedCase is a whole request head fasthttp accepts, with the verdict and
+// drops of Check; ParseRequest must reach the same ones.
+type parsedCase struct {
+	name   string
+	policy Policy
+	raw    string
+	status int
+	reason string
+	drops  []string
+}
+
 // TestCheckParsed runs Check on heads fasthttp accepts.
 func TestCheckParsed(t *testing.T) {
-	tests := []struct {
-		name   string
-		policy Policy
-		raw    string
-		status int
-		reason string
-		drops  []string
-	}{
+	for _, tt := range parsedCases() {
+		t.Run(tt.name, func(t *testing.T) {
+			h := parseHead(t, tt.raw)
+			v, d := tt.policy.Check(h)
+			if v.Status != tt.status || v.Reason != tt.reason {
+				t.Fatalf("Check = %d %q, want %d %q", v.Status, v.Reason, tt.status, tt.reason)
+			}
+			if v.Close != (v.Status != 0) {
+				t.Errorf("Close = %v with status %d", v.Close, v.Status)
+			}
+			if got := d.AppendNames(nil); !slices.Equal(got, tt.drops) || d.Len() != len(tt.drops) {
+				t.Errorf("drops = %q (Len %d), want %q", got, d.Len(), tt.drops)
+			}
+		})
+	}
+}
+
+func parsedCases() []parsedCase {
+	return []parsedCase{
 		{name: "clean", raw: "GET / HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n"},
 		{name: "clean chunked", raw: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n"},
 		{name: "clean content-length with leading zeros", raw: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 005\r\n\r\n"},
@@ -82,35 +104,55 @@ func TestCheckParsed(t *testing.T) {
 		{name: "underscore allowed", policy: Policy{UnderscoreHeaders: UnderscoreAllow}, raw: "GET / HTTP/1.1\r\nHost: a\r\nX_User_Id: 7\r\n\r\n"},
 		{name: "unknown underscore action fails closed", policy: Policy{UnderscoreHeaders: "strip"}, raw: "GET / HTTP/1.1\r\nHost: a\r\nX_User_Id: 7\r\n\r\n", status: 400, reason: ReasonUnderscore},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			h := parseHead(t, tt.raw)
-			v, d := tt.policy.Check(h)
-			if v.Status != tt.status || v.Reason != tt.reason {
-				t.Fatalf("Check = %d %q, want %d %q", v.Status, v.Reason, tt.status, tt.reason)
-			}
-			if v.Close != (v.Status != 0) {
-				t.Errorf("Close = %v with status %d", v.Close, v.Status)
-			}
-			if got := d.AppendNames(nil); !slices.Equal(got, tt.drops) || d.Len() != len(tt.drops) {
-				t.Errorf("drops = %q (Len %d), want %q", got, d.Len(), tt.drops)
-			}
-		})
-	}
 }
 
 // TestCheckHead hands checkHead heads fasthttp would refuse before Check
 // runs, so each rule holds on its own.
 func TestCheckHead(t *testing.T) {
-	tests := []struct {
-		name   string
-		method string
-		uri    string
-		proto  string
-		raw    string
-		status int
-		reason string
-	}{
+	for _, tt := range headCases() {
+		t.Run(tt.name, func(t *testing.T) {
+			method, uri, proto := tt.parts()
+			p := DefaultPolicy()
+			v, _ := p.checkHead([]byte(method), []byte(uri), []byte(proto), []byte(tt.raw))
+			if v.Status != tt.status || v.Reason != tt.reason {
+				t.Fatalf("checkHead = %d %q, want %d %q", v.Status, v.Reason, tt.status, tt.reason)
+			}
+		})
+	}
+}
+
+// headCase is a request line's parts (empty: GET, / and HTTP/1.1; "-": empty)
+// and a raw field block, with checkHead's verdict.
+type headCase struct {
+	name   string
+	method string
+	uri    string
+	proto  string
+	raw    string
+	status int
+	reason string
+}
+
+func (tt headCase) parts() (method, uri, proto string) {
+	method, uri, proto = "GET", "/", "HTTP/1.1"
+	if tt.method == "-" {
+		method = ""
+	} else if tt.method != "" {
+		method = tt.method
+	}
+	if tt.uri == "-" {
+		uri = ""
+	} else if tt.uri != "" {
+		uri = tt.uri
+	}
+	if tt.proto != "" {
+		proto = tt.proto
+	}
+	return method, uri, proto
+}
+
+func headCases() []headCase {
+	return []headCase{
 		{name: "clean", raw: "Host: a\r\n\r\n"},
 		{name: "no fields on HTTP/1.1", raw: "", status: 400, reason: ReasonNoHost},
 		{name: "duplicate CL", raw: "Host: a\r\nContent-Length: 3\r\ncontent-length: 3\r\n\r\n", status: 400, reason: ReasonDupCL},
@@ -150,29 +192,6 @@ func TestCheckHead(t *testing.T) {
 		{name: "DEL in target", uri: "/a\x7f", raw: "Host: a\r\n\r\n", status: 400, reason: ReasonBadTarget},
 		{name: "empty method", method: "-", raw: "Host: a\r\n\r\n", status: 400, reason: ReasonBadMethod},
 		{name: "separator in method", method: "GE(T", raw: "Host: a\r\n\r\n", status: 400, reason: ReasonBadMethod},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			method, uri, proto := "GET", "/", "HTTP/1.1"
-			if tt.method == "-" {
-				method = ""
-			} else if tt.method != "" {
-				method = tt.method
-			}
-			if tt.uri == "-" {
-				uri = ""
-			} else if tt.uri != "" {
-				uri = tt.uri
-			}
-			if tt.proto != "" {
-				proto = tt.proto
-			}
-			p := DefaultPolicy()
-			v, _ := p.checkHead([]byte(method), []byte(uri), []byte(proto), []byte(tt.raw))
-			if v.Status != tt.status || v.Reason != tt.reason {
-				t.Fatalf("checkHead = %d %q, want %d %q", v.Status, v.Reason, tt.status, tt.reason)
-			}
-		})
 	}
 }
 

@@ -118,6 +118,19 @@
 // unexported type that hides the *Conn, and CheckRequest then answers 500
 // (unless Policy.AllowUnwired).
 //
+// # The codec's parser
+//
+// Policy.ParseRequest is the first part of the gateway's own HTTP/1.1 codec
+// (docs/decisions/0002-http1-engine-revisited.md). It parses a head from the
+// connection's buffer in place, incrementally, and applies every rule above
+// in the same pass: what fasthttp refuses, what Check refuses and what the
+// wire tracker refuses in a head, with the same statuses, except that a bare
+// LF is ReasonBareLF wherever it is and a request line that is not three
+// parts one SP apart is ReasonBadRequestLine. Heads are held to the same
+// oracle as Check (FuzzParseRequest), and what it reads to fasthttp's and
+// net/http's readings. Chunked bodies are not its part; the tracker's rules
+// for them move with the codec's body reader.
+//
 // # What this cannot see
 //
 //   - A malformed chunked body whose bytes arrive after its request's

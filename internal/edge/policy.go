@@ -143,6 +143,7 @@ func refuse(status int, reason string) Verdict {
 // compare them.
 const (
 	ReasonVersion          = "unsupported HTTP version"
+	ReasonBadRequestLine   = "malformed request line"
 	ReasonHeadTooLarge     = "request header block too large"
 	ReasonTooManyHeaders   = "too many header fields"
 	ReasonNotWire          = "request head was not parsed from the wire"
