@@ -128,8 +128,9 @@
 // LF is ReasonBareLF wherever it is and a request line that is not three
 // parts one SP apart is ReasonBadRequestLine. Heads are held to the same
 // oracle as Check (FuzzParseRequest), and what it reads to fasthttp's and
-// net/http's readings. Chunked bodies are not its part; the tracker's rules
-// for them move with the codec's body reader.
+// net/http's readings. ChunkedBody decodes a chunked body in place by the
+// tracker's own chunked states, so the two refuse the same bodies
+// (FuzzChunkedBody holds it to the oracle of FuzzChunked and to net/http).
 //
 // # What this cannot see
 //
