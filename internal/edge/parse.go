@@ -51,11 +51,31 @@ type RequestHead struct {
 	fields int // where the field block begins
 	next   int // the next line to parse
 	line   bool
+
+	// Where the parts are, as offsets into buf: a head parsed over several
+	// calls may have moved between them (bufio.Reader slides its unread
+	// bytes to the front when it fills), so slices are only taken from the
+	// buffer of the call that completes the head.
+	method, target, proto, host span
+	spans                       []fieldSpan
+}
+
+type span struct{ from, to int }
+
+func (s span) of(buf []byte) []byte { return buf[s.from:s.to:s.to] }
+
+type fieldSpan struct{ name, value span }
+
+// spanOf locates sub, a slice of line, given where line starts in buf. Both
+// share line's array, whose capacity shrinks by exactly sub's offset.
+func spanOf(lineStart int, line, sub []byte) span {
+	from := lineStart + cap(line) - cap(sub)
+	return span{from, from + len(sub)}
 }
 
 // Reset clears h for the next request, keeping the capacity of Fields.
 func (h *RequestHead) Reset() {
-	*h = RequestHead{Fields: h.Fields[:0]}
+	*h = RequestHead{Fields: h.Fields[:0], spans: h.spans[:0]}
 }
 
 // Drops names the fields left out of Fields under the "drop" underscore
@@ -76,9 +96,10 @@ func (h *RequestHead) Drops() Drops { return h.drops }
 //     true). A head that outgrows MaxHeaderBytes is refused before it is
 //     complete, and so is a bare LF, as soon as it arrives.
 //
-// buf must hold the bytes of earlier calls unchanged at the same offsets.
-// ParseRequest does not allocate once h.Fields has grown to the head's field
-// count.
+// buf must hold the bytes of earlier calls unchanged at the same offsets
+// from its start; it may have moved in memory. Every slice in h points into
+// the buf of the call that completed the head. ParseRequest does not
+// allocate once h has held a head with as many fields.
 func (p *Policy) ParseRequest(buf []byte, h *RequestHead) (n int, v Verdict) {
 	limit := p.maxHeaderBytes()
 	pos := h.next
@@ -107,36 +128,41 @@ func (p *Policy) ParseRequest(buf []byte, h *RequestHead) (n int, v Verdict) {
 			// splits only on CRLF would read other lines.
 			return 0, refuse(400, ReasonBareLF)
 		}
+		lineStart := pos
 		line := buf[pos : lf-1]
 		pos = lf + 1
 		h.next = pos
 		if !h.line {
-			if v := p.requestLine(line, h); !v.OK() {
+			if v := p.requestLine(lineStart, line, h); !v.OK() {
 				return 0, v
 			}
 			h.line, h.fields = true, pos
 			continue
 		}
 		if len(line) == 0 {
-			if v := p.complete(buf[h.fields:pos], h); !v.OK() {
+			if v := p.complete(buf, pos, h); !v.OK() {
 				return 0, v
 			}
 			return pos, Verdict{}
 		}
+		hosts := h.hd.hosts
 		name, value, underscore, v := p.scanLine(line, &h.hd)
 		if !v.OK() {
 			return 0, v
 		}
+		if h.hd.hosts != hosts {
+			h.host = spanOf(lineStart, line, value)
+		}
 		if underscore && p.underscore() == UnderscoreDrop {
 			continue
 		}
-		h.Fields = append(h.Fields, Field{Name: name, Value: value})
+		h.spans = append(h.spans, fieldSpan{spanOf(lineStart, line, name), spanOf(lineStart, line, value)})
 	}
 }
 
 // requestLine splits "method SP target SP version" (RFC 9112 §3), exactly one
 // SP apart, and checks the parts that need no field.
-func (p *Policy) requestLine(line []byte, h *RequestHead) Verdict {
+func (p *Policy) requestLine(lineStart int, line []byte, h *RequestHead) Verdict {
 	sp := bytes.IndexByte(line, ' ')
 	if sp < 0 {
 		return refuse(400, ReasonBadRequestLine)
@@ -154,7 +180,7 @@ func (p *Policy) requestLine(line []byte, h *RequestHead) Verdict {
 		}
 		return v
 	}
-	h.Method, h.Target, h.Proto = method, target, proto
+	h.method, h.target, h.proto = spanOf(lineStart, line, method), spanOf(lineStart, line, target), spanOf(lineStart, line, proto)
 	h.HTTP11 = proto[len(proto)-1] == '1'
 	return Verdict{}
 }
@@ -166,11 +192,19 @@ func looksLikeVersion(b []byte) bool {
 		'0' <= b[5] && b[5] <= '9' && b[6] == '.' && '0' <= b[7] && b[7] <= '9'
 }
 
-// complete applies the whole-head rules and fills in what the body's
-// framing and the connection's fate depend on.
-func (p *Policy) complete(block []byte, h *RequestHead) Verdict {
+// complete takes the head's slices from buf, applies the whole-head rules
+// and fills in what the body's framing and the connection's fate depend on;
+// the head ends at buf[end].
+func (p *Policy) complete(buf []byte, end int, h *RequestHead) Verdict {
 	hd := &h.hd
-	v, drops := p.finish(h.Method, h.Target, h.HTTP11, block, hd)
+	h.Method, h.Target, h.Proto = h.method.of(buf), h.target.of(buf), h.proto.of(buf)
+	if hd.hosts > 0 {
+		hd.host = h.host.of(buf)
+	}
+	for _, fs := range h.spans {
+		h.Fields = append(h.Fields, Field{Name: fs.name.of(buf), Value: fs.value.of(buf)})
+	}
+	v, drops := p.finish(h.Method, h.Target, h.HTTP11, buf[h.fields:end], hd)
 	if !v.OK() {
 		return v
 	}

@@ -21,12 +21,19 @@ func parseAll(p Policy, raw string) (RequestHead, int, Verdict) {
 }
 
 // parseTrickle feeds raw to ParseRequest one byte more per call, as a slow
-// client would, until it answers.
+// client would, until it answers. Each call gets the bytes in a new buffer
+// and the last one is overwritten, as bufio.Reader's slide to the front
+// would: nothing in the head may point into an earlier call's buffer.
 func parseTrickle(p Policy, raw string) (RequestHead, int, Verdict) {
 	var h RequestHead
-	buf := []byte(raw)
-	for i := 1; i <= len(buf); i++ {
-		n, v := p.ParseRequest(buf[:i], &h)
+	var prev []byte
+	for i := 1; i <= len(raw); i++ {
+		buf := []byte(raw[:i])
+		for j := range prev {
+			prev[j] = '#'
+		}
+		prev = buf
+		n, v := p.ParseRequest(buf, &h)
 		if n > 0 || !v.OK() {
 			return h, n, v
 		}
