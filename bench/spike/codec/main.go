@@ -1,14 +1,17 @@
 // Command codec is the "own codec" candidate of the HTTP engine spike
 // (docs/decisions/0001-http-engine.md): a deliberately small, strict HTTP/1.1
 // reverse proxy on net.Conn, to measure the ceiling of a hand-written codec.
-// NOT production code. Request line and fields are parsed by hand from a
-// pooled per-connection bufio.Reader: CRLF only, no obs-fold, no CTLs in
-// values, token field names without '_', origin-form targets, one Host, at
-// most one Content-Length, no Transfer-Encoding (400 with CL, else 501), no
-// Expect (417), Connection naming only close/keep-alive. Upstream responses must carry Content-Length. The upstream
-// connection comes from a small pool and is written and read by the request's
-// own goroutine; a reused one that dies before answering is retried once for
-// body-less requests.
+// NOT production code. Since ADR 0002's step 1 the request head is parsed by
+// the gateway's own parser, edge.Policy.ParseRequest, with every rule of
+// internal/edge and its default policy (fields with '_' dropped), straight
+// from a pooled per-connection bufio.Reader; the results under
+// bench/spike/results/2026-11-23 came from the earlier hand parser. On top of
+// the edge rules: origin-form targets only, no chunked request bodies (501),
+// no Expect (417), Connection naming only close/keep-alive. Upstream
+// responses must carry Content-Length. The upstream connection comes from a
+// small pool and is written and read by the request's own goroutine; a
+// reused one that dies before answering is retried once for body-less
+// requests.
 package main
 
 import (
@@ -21,11 +24,12 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"tollgate/internal/edge"
 )
 
 const (
-	maxHead     = 16 << 10
-	maxFields   = 100
+	maxHead     = 16 << 10 // read buffer, so the bound on a request head
 	idleTimeout = 120 * time.Second
 	upTimeout   = 10 * time.Second
 )
@@ -42,7 +46,6 @@ var (
 	errTooLarge = &httpError{431, "Request Header Fields Too Large"}
 	errExpect   = &httpError{417, "Expectation Failed"}
 	errNotImpl  = &httpError{501, "Not Implemented"}
-	errVersion  = &httpError{505, "HTTP Version Not Supported"}
 	errUpstream = &httpError{502, "Bad Gateway"}
 	crlf        = []byte("\r\n")
 )
@@ -83,15 +86,16 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 	return line[:len(line)-2], nil
 }
 
-// parseField splits "name: value" strictly. A leading SP/HTAB is obs-fold.
-func parseField(line []byte, request bool) (name, value []byte, err error) {
+// parseField splits a response field "name: value" strictly. A leading SP/HTAB
+// is obs-fold.
+func parseField(line []byte) (name, value []byte, err error) {
 	colon := bytes.IndexByte(line, ':')
 	if colon <= 0 {
 		return nil, nil, errBad
 	}
 	name = line[:colon]
 	for _, c := range name {
-		if !tchar[c] || (request && c == '_') {
+		if !tchar[c] {
 			return nil, nil, errBad
 		}
 	}
@@ -120,6 +124,8 @@ func isHopByHop(name []byte) bool {
 }
 
 type connState struct {
+	pol  edge.Policy
+	h    edge.RequestHead
 	br   *bufio.Reader
 	bw   *bufio.Writer
 	out  []byte // request head to send upstream
@@ -128,7 +134,7 @@ type connState struct {
 }
 
 var connPool = sync.Pool{New: func() any {
-	return &connState{br: bufio.NewReaderSize(nil, 8192), bw: bufio.NewWriterSize(nil, 8192),
+	return &connState{pol: edge.DefaultPolicy(), br: bufio.NewReaderSize(nil, maxHead), bw: bufio.NewWriterSize(nil, 8192),
 		out: make([]byte, 0, 4096), rout: make([]byte, 0, 4096)}
 }}
 
@@ -138,100 +144,60 @@ type reqInfo struct {
 }
 
 func (cs *connState) readRequest(ip string) (ri reqInfo, err error) {
-	line, err := readLine(cs.br)
-	if err != nil {
-		return ri, err
-	}
-	sp1 := bytes.IndexByte(line, ' ')
-	if sp1 <= 0 {
-		return ri, errBad
-	}
-	method, rest := line[:sp1], line[sp1+1:]
-	sp2 := bytes.IndexByte(rest, ' ')
-	if sp2 <= 0 {
-		return ri, errBad
-	}
-	target, version := rest[:sp2], rest[sp2+1:]
-	if target[0] != '/' && !(string(target) == "*" && string(method) == "OPTIONS") {
-		return ri, errBad // origin-form only: no absolute-form, no authority-form
-	}
-	for i, c := range line[:sp1+1+sp2] {
-		if i < sp1 && !tchar[c] || i > sp1 && (c <= 0x20 || c >= 0x7f) {
-			return ri, errBad
-		}
-	}
-	switch string(version) {
-	case "HTTP/1.1":
-	case "HTTP/1.0":
-		ri.close = true
-	default:
-		return ri, errVersion
-	}
-	ri.head = string(method) == "HEAD"
-	cs.out = append(append(append(append(cs.out[:0], method...), ' '), target...), " HTTP/1.1\r\n"...)
-	ri.cl = -1
-	hosts, te, size := 0, false, len(line)
-	for i := 0; ; i++ {
-		if line, err = readLine(cs.br); err != nil {
-			if err == io.EOF {
+	// The head is parsed by the gateway's own strict parser (edge.ParseRequest,
+	// every rule of internal/edge in one pass) straight from the read buffer.
+	cs.h.Reset()
+	var n int
+	for want := 1; ; want = cs.br.Buffered() + 1 {
+		if _, err := cs.br.Peek(want); err != nil {
+			if err == bufio.ErrBufferFull {
+				return ri, errTooLarge
+			}
+			if err == io.EOF && cs.br.Buffered() > 0 {
 				err = errBad
 			}
 			return ri, err
 		}
-		if len(line) == 0 {
+		buf, _ := cs.br.Peek(cs.br.Buffered())
+		var v edge.Verdict
+		if n, v = cs.pol.ParseRequest(buf, &cs.h); !v.OK() {
+			return ri, &httpError{v.Status, v.Reason}
+		}
+		if n > 0 {
 			break
 		}
-		if size += len(line); size > maxHead || i >= maxFields {
-			return ri, errTooLarge
-		}
-		name, value, err := parseField(line, true)
-		if err != nil {
-			return ri, err
-		}
+	}
+	h := &cs.h
+	if h.Target[0] != '/' && string(h.Target) != "*" {
+		return ri, errBad // origin-form only: no absolute-form, no authority-form
+	}
+	switch {
+	case h.Chunked:
+		return ri, errNotImpl // the spike forwards Content-Length bodies only
+	case h.Expect100 || h.ExpectOther:
+		return ri, errExpect
+	}
+	ri.close = h.Close
+	ri.head = string(h.Method) == "HEAD"
+	ri.cl = max(h.ContentLength, 0)
+	cs.out = append(append(append(append(cs.out[:0], h.Method...), ' '), h.Target...), " HTTP/1.1\r\n"...)
+	for _, f := range h.Fields {
 		switch {
-		case eqFold(name, "content-length"):
-			if ri.cl >= 0 {
-				return ri, errBad // duplicates are rejected, identical or not
-			}
-			if ri.cl = parseCL(value); ri.cl < 0 {
-				return ri, errBad
-			}
-		case eqFold(name, "transfer-encoding"):
-			te = true
-			continue
-		case eqFold(name, "host"):
-			hosts++
-		case eqFold(name, "connection"):
-			for _, t := range bytes.Split(value, []byte(",")) {
+		case eqFold(f.Name, "connection"):
+			for _, t := range bytes.Split(f.Value, []byte(",")) {
 				t = bytes.Trim(t, " \t")
-				switch {
-				case eqFold(t, "close"):
-					ri.close = true
-				case !eqFold(t, "keep-alive") && len(t) > 0:
+				if !eqFold(t, "close") && !eqFold(t, "keep-alive") && len(t) > 0 {
 					return ri, errBad // naming other fields as hop-by-hop: refused
 				}
 			}
 			continue
-		case eqFold(name, "expect"):
-			return ri, errExpect
-		case eqFold(name, "x-forwarded-for"), isHopByHop(name):
+		case eqFold(f.Name, "x-forwarded-for"), isHopByHop(f.Name):
 			continue
 		}
-		cs.out = append(append(cs.out, line...), crlf...)
-	}
-	if te {
-		if ri.cl >= 0 {
-			return ri, errBad // CL + TE: smuggling attempt
-		}
-		return ri, errNotImpl
-	}
-	if hosts != 1 {
-		return ri, errBad
-	}
-	if ri.cl < 0 {
-		ri.cl = 0
+		cs.out = append(append(append(append(cs.out, f.Name...), ": "...), f.Value...), crlf...)
 	}
 	cs.out = append(append(append(cs.out, "X-Forwarded-For: "...), ip...), "\r\n\r\n"...)
+	_, _ = cs.br.Discard(n)
 	return ri, nil
 }
 
@@ -320,7 +286,7 @@ func (p *pool) forward(cs *connState, ri *reqInfo) bool {
 		if len(line) == 0 {
 			break
 		}
-		name, value, err := parseField(line, false)
+		name, value, err := parseField(line)
 		if err != nil || eqFold(name, "transfer-encoding") || (eqFold(name, "content-length") && cl >= 0) {
 			return fail(u, cs)
 		}
