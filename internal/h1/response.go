@@ -1,0 +1,270 @@
+package h1
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+)
+
+// ResponseWriter writes one response. The codec owns the framing: it writes
+// Content-Length or Transfer-Encoding and Connection itself, and drops those
+// fields when a handler adds them.
+type ResponseWriter struct {
+	cn          *conn
+	req         *Request
+	hdr         []byte // field lines added so far
+	status      int
+	wroteHeader bool
+	noBody      bool  // HEAD, 1xx, 204, 304: the body is not sent
+	chunked     bool  // the body goes out chunked
+	remain      int64 // Content-Length bytes still due, -1 when not framed by length
+	close       bool  // the connection closes after this response
+	hijacked    bool
+	failed      error // the first write error
+}
+
+func (w *ResponseWriter) start(cn *conn, r *Request) {
+	*w = ResponseWriter{cn: cn, req: r, hdr: w.hdr[:0], remain: -1}
+}
+
+// Errors of the writer.
+var (
+	ErrBodyTooLong   = errors.New("h1: response body longer than its Content-Length")
+	ErrAfterHeader   = errors.New("h1: response head already written")
+	ErrBadHeaderName = errors.New("h1: response header name is not a token")
+)
+
+// AddHeader adds a response field. A name that is not a token is refused; CR,
+// LF and other controls in a value are replaced by spaces, so no field can
+// split the response (fasthttp does the same). Content-Length,
+// Transfer-Encoding and Connection are the codec's and are dropped.
+func (w *ResponseWriter) AddHeader(name, value []byte) error {
+	if w.wroteHeader {
+		return ErrAfterHeader
+	}
+	if !validName(name) {
+		return ErrBadHeaderName
+	}
+	if framingField(name) {
+		return nil
+	}
+	w.hdr = append(w.hdr, name...)
+	w.hdr = append(w.hdr, ':', ' ')
+	for _, c := range value {
+		if (c < ' ' && c != '\t') || c == 0x7f {
+			c = ' '
+		}
+		w.hdr = append(w.hdr, c)
+	}
+	w.hdr = append(w.hdr, '\r', '\n')
+	return nil
+}
+
+// AddHeaderString is AddHeader for strings.
+func (w *ResponseWriter) AddHeaderString(name, value string) error {
+	return w.AddHeader(s2b(name), s2b(value))
+}
+
+// SetClose asks for the connection to close after this response.
+func (w *ResponseWriter) SetClose() { w.close = true }
+
+// WriteHeader sends the status line and fields. contentLength is the body's
+// length, or -1 when unknown: the body then goes out chunked to an HTTP/1.1
+// client and until the connection closes to an HTTP/1.0 one. For HEAD the
+// length is announced and no body sent. Status 1xx other than 101 is not
+// for handlers: 100 Continue is the codec's.
+func (w *ResponseWriter) WriteHeader(status int, contentLength int64) error {
+	if w.wroteHeader {
+		return ErrAfterHeader
+	}
+	w.wroteHeader = true
+	w.status = status
+	h := &w.req.Head
+	isHead := string(h.Method) == "HEAD"
+	bodiless := status < 200 || status == 204 || status == 304
+	w.noBody = isHead || bodiless
+	if status == 101 {
+		w.close = false // the connection is handed over, not closed
+	}
+
+	bw := w.cn.bw
+	_, _ = bw.WriteString("HTTP/1.1 ")
+	// AvailableBuffer: digits appended in place, no array escaping to the heap
+	_, _ = bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(status), 10))
+	_ = bw.WriteByte(' ')
+	_, _ = bw.WriteString(http.StatusText(status))
+	_, _ = bw.WriteString("\r\n")
+	_, _ = bw.Write(w.hdr)
+	switch {
+	case bodiless:
+		// RFC 9110 §8.6: no Content-Length in 1xx and 204; a 304 may
+		// carry one, but its value would describe another response
+	case contentLength >= 0:
+		_, _ = bw.WriteString("Content-Length: ")
+		_, _ = bw.Write(strconv.AppendInt(bw.AvailableBuffer(), contentLength, 10))
+		_, _ = bw.WriteString("\r\n")
+		if !isHead {
+			w.remain = contentLength
+		}
+	case isHead:
+		// length unknown: announce nothing
+	case h.HTTP11:
+		_, _ = bw.WriteString("Transfer-Encoding: chunked\r\n")
+		w.chunked = true
+	default:
+		w.close = true // HTTP/1.0: the body ends with the connection
+	}
+	switch {
+	case status == 101:
+		_, _ = bw.WriteString("Connection: upgrade\r\n")
+	case w.close || h.Close:
+		_, _ = bw.WriteString("Connection: close\r\n")
+	case !h.HTTP11:
+		_, _ = bw.WriteString("Connection: keep-alive\r\n")
+	}
+	_, err := bw.WriteString("\r\n")
+	return w.fail(err)
+}
+
+// Write sends body bytes, writing a 200 head with an unknown length first if
+// none was written.
+func (w *ResponseWriter) Write(p []byte) (int, error) {
+	if !w.wroteHeader {
+		if err := w.WriteHeader(200, -1); err != nil {
+			return 0, err
+		}
+	}
+	if w.failed != nil {
+		return 0, w.failed
+	}
+	if w.noBody || len(p) == 0 {
+		return len(p), nil
+	}
+	bw := w.cn.bw
+	switch {
+	case w.chunked:
+		_, _ = bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(len(p)), 16))
+		_, _ = bw.WriteString("\r\n")
+		_, _ = bw.Write(p)
+		_, err := bw.WriteString("\r\n")
+		return len(p), w.fail(err)
+	case w.remain >= 0:
+		if int64(len(p)) > w.remain {
+			return 0, ErrBodyTooLong
+		}
+		w.remain -= int64(len(p))
+	}
+	n, err := bw.Write(p)
+	return n, w.fail(err)
+}
+
+// Flush sends what is buffered: for a streamed response (server-sent events)
+// the client sees each part as it comes.
+func (w *ResponseWriter) Flush() error {
+	if w.failed != nil {
+		return w.failed
+	}
+	return w.fail(w.cn.bw.Flush())
+}
+
+// Hijack hands the connection over, for a protocol switch (101): what is
+// buffered is flushed, and rest holds the bytes the client already sent
+// past this request's head. The codec does not touch the connection after;
+// the caller closes it.
+func (w *ResponseWriter) Hijack() (c net.Conn, rest []byte, err error) {
+	if err := w.Flush(); err != nil {
+		return nil, nil, err
+	}
+	cn := w.cn
+	w.hijacked = true
+	rest = append([]byte(nil), cn.buf[cn.r:cn.w]...)
+	cn.r = cn.w
+	return cn.c, rest, nil
+}
+
+// continue100 sends 100 Continue, unless the response has begun.
+func (w *ResponseWriter) continue100() error {
+	if w.wroteHeader {
+		return nil
+	}
+	_, _ = w.cn.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+	return w.fail(w.cn.bw.Flush())
+}
+
+// finish ends the response: a 200 with an empty body if nothing was
+// written, the last chunk of a chunked body. A body shorter than its
+// Content-Length cannot be mended: the connection closes, which tells the
+// client the response is cut.
+func (w *ResponseWriter) finish() error {
+	if !w.wroteHeader {
+		if err := w.WriteHeader(200, 0); err != nil {
+			return err
+		}
+	}
+	if w.failed != nil {
+		return w.failed
+	}
+	switch {
+	case w.chunked:
+		_, err := w.cn.bw.WriteString("0\r\n\r\n")
+		return w.fail(err)
+	case w.remain > 0:
+		w.close = true
+	}
+	return nil
+}
+
+func (w *ResponseWriter) fail(err error) error {
+	if err != nil && w.failed == nil {
+		w.failed = err
+		w.close = true
+	}
+	return w.failed
+}
+
+// Status is the status written, 0 before WriteHeader.
+func (w *ResponseWriter) Status() int { return w.status }
+
+// framingField reports the fields the codec writes itself.
+func framingField(name []byte) bool {
+	switch len(name) {
+	case len("connection"):
+		return equalFold(name, "connection")
+	case len("content-length"):
+		return equalFold(name, "content-length")
+	case len("transfer-encoding"):
+		return equalFold(name, "transfer-encoding")
+	}
+	return false
+}
+
+func equalFold(b []byte, lower string) bool {
+	for i := range len(b) {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// validName reports a token (RFC 9110 §5.6.2).
+func validName(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '!' || c == '#' || c == '$' || c == '%' || c == '&' || c == '\'' || c == '*' ||
+			c == '+' || c == '-' || c == '.' || c == '^' || c == '_' || c == '`' || c == '|' || c == '~':
+		default:
+			return false
+		}
+	}
+	return true
+}

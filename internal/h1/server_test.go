@@ -1,0 +1,580 @@
+package h1
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"tollgate/internal/edge"
+)
+
+// testHandler answers by path:
+//
+//	/echo     reads the body, answers "METHOD TARGET body=N:DATA" with its length
+//	/stream   answers three parts, length unknown, flushing each
+//	/noread   answers 204 without reading the body
+//	/304      answers 304
+//	/short    announces 10 bytes, sends 5
+//	/hijack   switches protocols, takes the connection and echoes what comes
+//	/header   adds awkward fields
+//	/panic    panics
+func testHandler(w *ResponseWriter, r *Request) {
+	path, _, _ := strings.Cut(string(r.Head.Target), "?")
+	switch path {
+	case "/echo":
+		var data []byte
+		if r.Body != nil {
+			var err error
+			data, err = io.ReadAll(r.Body)
+			var be *BodyError
+			if errors.As(err, &be) {
+				body := "body error: " + be.Reason
+				w.WriteHeader(be.Status, int64(len(body)))
+				_, _ = w.Write([]byte(body))
+				return
+			}
+		}
+		body := fmt.Sprintf("%s %s body=%d:%s", r.Head.Method, r.Head.Target, len(data), data)
+		_ = w.AddHeaderString("X-Seq", strconv.FormatUint(r.Seq(), 10))
+		_ = w.WriteHeader(200, int64(len(body)))
+		_, _ = w.Write([]byte(body))
+	case "/stream":
+		_ = w.WriteHeader(200, -1)
+		for _, part := range []string{"one,", "two,", "three"} {
+			_, _ = w.Write([]byte(part))
+			_ = w.Flush()
+		}
+	case "/noread":
+		_ = w.WriteHeader(204, -1)
+	case "/304":
+		_ = w.WriteHeader(304, 99)
+	case "/short":
+		_ = w.WriteHeader(200, 10)
+		_, _ = w.Write([]byte("12345"))
+	case "/hijack":
+		_ = w.AddHeaderString("Upgrade", "echo")
+		_ = w.WriteHeader(101, -1)
+		c, rest, err := w.Hijack()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			_, _ = c.Write(rest)
+			_, _ = io.Copy(c, c)
+		}()
+	case "/header":
+		_ = w.AddHeaderString("X-Split", "a\r\nInjected: 1")
+		if err := w.AddHeaderString("Bad Name", "x"); !errors.Is(err, ErrBadHeaderName) {
+			panic("bad name accepted")
+		}
+		_ = w.AddHeaderString("Content-Length", "999")
+		_ = w.AddHeaderString("Transfer-Encoding", "chunked")
+		_ = w.AddHeaderString("connection", "keep-alive, x")
+		_ = w.WriteHeader(200, 2)
+		_, _ = w.Write([]byte("ok"))
+	case "/panic":
+		panic("handler bug")
+	default:
+		_ = w.WriteHeader(404, 0)
+	}
+}
+
+type testServer struct {
+	s    *Server
+	addr string
+	errs chan error
+}
+
+func startServer(t *testing.T, s *Server) *testServer {
+	t.Helper()
+	if s.Handler == nil {
+		s.Handler = HandlerFunc(testHandler)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := &testServer{s: s, addr: ln.Addr().String(), errs: make(chan error, 64)}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				if err := s.ServeConn(c); err != nil && !errors.Is(err, ErrHijacked) {
+					ts.errs <- err
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return ts
+}
+
+// client is one raw connection with net/http's response reader as the
+// judge of what the server writes.
+type client struct {
+	t  *testing.T
+	c  net.Conn
+	br *bufio.Reader
+}
+
+func (ts *testServer) dial(t *testing.T) *client {
+	t.Helper()
+	c, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	t.Cleanup(func() { c.Close() })
+	return &client{t: t, c: c, br: bufio.NewReader(c)}
+}
+
+func (cl *client) send(raw string) {
+	cl.t.Helper()
+	if _, err := io.WriteString(cl.c, raw); err != nil {
+		cl.t.Fatal(err)
+	}
+}
+
+// read reads one response to a request with the given method.
+func (cl *client) read(method string) (*http.Response, string) {
+	cl.t.Helper()
+	resp, err := http.ReadResponse(cl.br, &http.Request{Method: method})
+	if err != nil {
+		cl.t.Fatalf("reading a response: %v", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		cl.t.Fatalf("reading a response body: %v", err)
+	}
+	return resp, string(body)
+}
+
+// closed reports whether the server closed the connection, with nothing
+// more sent.
+func (cl *client) closed() bool {
+	cl.t.Helper()
+	_ = cl.c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	b, err := cl.br.ReadByte()
+	if err == nil {
+		cl.t.Fatalf("unexpected byte %q after the last response", b)
+	}
+	return errors.Is(err, io.EOF)
+}
+
+func TestKeepAliveAndPipelining(t *testing.T) {
+	ts := startServer(t, &Server{})
+	cl := ts.dial(t)
+	cl.send("GET /echo HTTP/1.1\r\nHost: a\r\n\r\n")
+	resp, body := cl.read("GET")
+	if resp.StatusCode != 200 || body != "GET /echo body=0:" || resp.Header.Get("X-Seq") != "1" {
+		t.Fatalf("first: %d %q %v", resp.StatusCode, body, resp.Header)
+	}
+	// three pipelined requests in one write, bodies of both framings
+	cl.send("POST /echo?a HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello" +
+		"POST /echo?b HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nT: 1\r\n\r\n" +
+		"GET /echo?c HTTP/1.1\r\nHost: a\r\n\r\n")
+	for i, want := range []string{"POST /echo?a body=5:hello", "POST /echo?b body=5:abcde", "GET /echo?c body=0:"} {
+		resp, body := cl.read("GET")
+		if resp.StatusCode != 200 || body != want || resp.Header.Get("X-Seq") != strconv.Itoa(i+2) {
+			t.Fatalf("pipelined %d: %d %q seq %s", i, resp.StatusCode, body, resp.Header.Get("X-Seq"))
+		}
+	}
+	cl.send("GET /echo HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+	if resp, _ := cl.read("GET"); !resp.Close {
+		t.Fatal("Connection: close not answered in kind")
+	}
+	if !cl.closed() {
+		t.Fatal("connection not closed after Connection: close")
+	}
+}
+
+// TestBodyInPieces sends bodies a few bytes per write.
+func TestBodyInPieces(t *testing.T) {
+	ts := startServer(t, &Server{})
+	for _, tc := range []struct{ head, body, want string }{
+		{"Content-Length: 26", "abcdefghijklmnopqrstuvwxyz", "body=26:abcdefghijklmnopqrstuvwxyz"},
+		{"Transfer-Encoding: chunked", "a\r\nabcdefghij\r\n10\r\nklmnopqrstuvwxyz\r\n0\r\n\r\n", "body=26:abcdefghijklmnopqrstuvwxyz"},
+	} {
+		cl := ts.dial(t)
+		cl.send("POST /echo HTTP/1.1\r\nHost: a\r\n" + tc.head + "\r\n\r\n")
+		for i := 0; i < len(tc.body); i += 3 {
+			cl.send(tc.body[i:min(i+3, len(tc.body))])
+			time.Sleep(time.Millisecond)
+		}
+		if resp, body := cl.read("POST"); resp.StatusCode != 200 || !strings.HasSuffix(body, tc.want) {
+			t.Fatalf("%s: %d %q", tc.head, resp.StatusCode, body)
+		}
+	}
+}
+
+func TestResponseFraming(t *testing.T) {
+	ts := startServer(t, &Server{})
+
+	cl := ts.dial(t)
+	cl.send("GET /stream HTTP/1.1\r\nHost: a\r\n\r\n")
+	resp, body := cl.read("GET")
+	if resp.StatusCode != 200 || body != "one,two,three" || len(resp.TransferEncoding) != 1 || resp.TransferEncoding[0] != "chunked" {
+		t.Fatalf("stream over HTTP/1.1: %d %q %v", resp.StatusCode, body, resp.TransferEncoding)
+	}
+	cl.send("HEAD /echo HTTP/1.1\r\nHost: a\r\n\r\n")
+	if resp, body := cl.read("HEAD"); resp.ContentLength != int64(len("HEAD /echo body=0:")) || body != "" {
+		t.Fatalf("HEAD: length %d body %q", resp.ContentLength, body)
+	}
+	cl.send("GET /noread HTTP/1.1\r\nHost: a\r\n\r\nGET /304 HTTP/1.1\r\nHost: a\r\n\r\n")
+	for _, code := range []int{204, 304} {
+		resp, body := cl.read("GET")
+		if resp.StatusCode != code || body != "" || resp.Header.Get("Content-Length") != "" || resp.TransferEncoding != nil {
+			t.Fatalf("%d: %d %q %v", code, resp.StatusCode, body, resp.Header)
+		}
+	}
+	cl.send("GET /header HTTP/1.1\r\nHost: a\r\n\r\n")
+	resp, body = cl.read("GET")
+	if body != "ok" || resp.Header.Get("X-Split") != "a  Injected: 1" || resp.Header.Get("Injected") != "" ||
+		resp.ContentLength != 2 || resp.Header.Get("Connection") != "" {
+		t.Fatalf("header sanitising: %q %v", body, resp.Header)
+	}
+
+	// HTTP/1.0: unknown length ends with the connection
+	cl = ts.dial(t)
+	cl.send("GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+	resp, body = cl.read("GET")
+	if body != "one,two,three" || !resp.Close {
+		t.Fatalf("stream over HTTP/1.0: %q close %v", body, resp.Close)
+	}
+	// HTTP/1.0 keep-alive with a known length stays open
+	cl = ts.dial(t)
+	cl.send("GET /echo HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /echo HTTP/1.0\r\n\r\n")
+	if resp, _ := cl.read("GET"); resp.Close || resp.Header.Get("Connection") != "keep-alive" {
+		t.Fatalf("HTTP/1.0 keep-alive: close %v %v", resp.Close, resp.Header)
+	}
+	if resp, _ := cl.read("GET"); !resp.Close || !cl.closed() {
+		t.Fatal("HTTP/1.0 without keep-alive not closed")
+	}
+
+	// a body cut short of its length ends the connection
+	cl = ts.dial(t)
+	cl.send("GET /short HTTP/1.1\r\nHost: a\r\n\r\n")
+	resp, err := http.ReadResponse(cl.br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := io.ReadAll(resp.Body); string(b) != "12345" || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("short body: %q %v", b, err)
+	}
+}
+
+func TestExpectContinue(t *testing.T) {
+	ts := startServer(t, &Server{})
+	cl := ts.dial(t)
+	cl.send("PUT /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n")
+	if resp, _ := cl.read("PUT"); resp.StatusCode != 100 {
+		t.Fatalf("got %d before the body, want 100", resp.StatusCode)
+	}
+	cl.send("abc")
+	if resp, body := cl.read("PUT"); resp.StatusCode != 200 || body != "PUT /echo body=3:abc" {
+		t.Fatalf("after 100: %d %q", resp.StatusCode, body)
+	}
+
+	// answered without reading the body: no 100, and the connection
+	// closes, since the client may or may not send the body now
+	cl = ts.dial(t)
+	cl.send("PUT /noread HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n")
+	if resp, _ := cl.read("PUT"); resp.StatusCode != 204 || !cl.closed() {
+		t.Fatalf("unread expected body: %d", resp.StatusCode)
+	}
+}
+
+func TestDrain(t *testing.T) {
+	ts := startServer(t, &Server{MaxDrain: 1000})
+	cl := ts.dial(t)
+	cl.send("POST /noread HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n" + strings.Repeat("x", 1000) +
+		"POST /noread HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n" +
+		"GET /echo HTTP/1.1\r\nHost: a\r\n\r\n")
+	for _, code := range []int{204, 204, 200} {
+		if resp, _ := cl.read("GET"); resp.StatusCode != code {
+			t.Fatalf("got %d, want %d", resp.StatusCode, code)
+		}
+	}
+	cl.send("POST /noread HTTP/1.1\r\nHost: a\r\nContent-Length: 1001\r\n\r\n")
+	if resp, _ := cl.read("POST"); resp.StatusCode != 204 || !cl.closed() {
+		t.Fatal("a body over MaxDrain left unread must close the connection")
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	ts := startServer(t, &Server{})
+	for _, tc := range []struct {
+		name, raw string
+		status    int
+	}{
+		{"bare LF", "GET / HTTP/1.1\nHost: a\r\n\r\n", 400},
+		{"CL and TE", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+		{"unknown coding", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
+		{"HTTP/2.0", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505},
+		{"too many fields", "GET / HTTP/1.1\r\nHost: a\r\n" + strings.Repeat("X: 1\r\n", 100) + "\r\n", 431},
+		// exactly one byte over the bound and no line end yet: refused
+		// before the head is complete (more would be unread when the
+		// server closes, and the kernel would answer it with a reset; the
+		// lingering close that avoids it is the listener's, internal/server)
+		{"head over the bound", ("GET /" + strings.Repeat("v", 70<<10))[:edge.DefaultMaxHeaderBytes+1], 431},
+		{"after a good request", "GET /echo HTTP/1.1\r\nHost: a\r\n\r\nGET /a#b HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := ts.dial(t)
+			cl.send(tc.raw)
+			resp, body := cl.read("GET")
+			if strings.HasPrefix(tc.name, "after") {
+				resp, body = cl.read("GET")
+			}
+			if resp.StatusCode != tc.status || !resp.Close || !strings.HasPrefix(body, `{"message":"`) ||
+				resp.Header.Get("Content-Type") != "application/json" {
+				t.Fatalf("%d close %v %q", resp.StatusCode, resp.Close, body)
+			}
+			if !cl.closed() {
+				t.Fatal("not closed after a refusal")
+			}
+		})
+	}
+}
+
+func TestTimeouts(t *testing.T) {
+	ts := startServer(t, &Server{HeaderTimeout: 200 * time.Millisecond, IdleTimeout: 300 * time.Millisecond, BodyTimeout: 200 * time.Millisecond})
+
+	cl := ts.dial(t)
+	cl.send("GET /echo HTTP/1.1\r\nHost: a\r\n") // no blank line
+	if resp, _ := cl.read("GET"); resp.StatusCode != 408 || !cl.closed() {
+		t.Fatalf("slow head: %d", resp.StatusCode)
+	}
+
+	cl = ts.dial(t)
+	start := time.Now()
+	if !cl.closed() || time.Since(start) < 250*time.Millisecond {
+		t.Fatalf("idle connection closed after %v", time.Since(start))
+	}
+
+	cl = ts.dial(t)
+	cl.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nab")
+	if resp, body := cl.read("POST"); resp.StatusCode != 408 || body != "body error: "+ReasonBodyTimeout || !cl.closed() {
+		t.Fatalf("slow body: %d %q", resp.StatusCode, body)
+	}
+
+	// the idle bound holds between requests too, after a served one
+	cl = ts.dial(t)
+	cl.send("GET /echo HTTP/1.1\r\nHost: a\r\n\r\n")
+	cl.read("GET")
+	if !cl.closed() {
+		t.Fatal("keep-alive connection not closed when idle")
+	}
+}
+
+func TestBodyErrors(t *testing.T) {
+	ts := startServer(t, &Server{})
+	cl := ts.dial(t)
+	cl.send("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n")
+	if resp, body := cl.read("POST"); resp.StatusCode != 400 || !strings.Contains(body, "malformed chunked") || !cl.closed() {
+		t.Fatalf("malformed chunked body: %d %q", resp.StatusCode, body)
+	}
+	cl = ts.dial(t)
+	cl.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc")
+	_ = cl.c.(*net.TCPConn).CloseWrite()
+	if resp, body := cl.read("POST"); resp.StatusCode != 400 || body != "body error: "+ReasonBodyTruncated {
+		t.Fatalf("truncated body: %d %q", resp.StatusCode, body)
+	}
+}
+
+func TestHijack(t *testing.T) {
+	ts := startServer(t, &Server{})
+	cl := ts.dial(t)
+	cl.send("GET /hijack HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nearly bytes|")
+	resp, err := http.ReadResponse(cl.br, nil)
+	if err != nil || resp.StatusCode != 101 || resp.Header.Get("Connection") != "upgrade" {
+		t.Fatalf("switch: %v %v", err, resp)
+	}
+	cl.send("later bytes")
+	want := "early bytes|later bytes"
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(cl.br, got); err != nil || string(got) != want {
+		t.Fatalf("after the switch: %q %v", got, err)
+	}
+}
+
+func TestHandlerPanic(t *testing.T) {
+	ts := startServer(t, &Server{})
+	cl := ts.dial(t)
+	cl.send("GET /panic HTTP/1.1\r\nHost: a\r\n\r\n")
+	if !cl.closed() {
+		t.Fatal("connection of a panicking handler not closed")
+	}
+	select {
+	case err := <-ts.errs:
+		if !strings.Contains(err.Error(), "handler bug") {
+			t.Fatalf("error %v", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("panic not reported")
+	}
+	// the server goes on
+	cl = ts.dial(t)
+	cl.send("GET /echo HTTP/1.1\r\nHost: a\r\n\r\n")
+	if resp, _ := cl.read("GET"); resp.StatusCode != 200 {
+		t.Fatal(resp.StatusCode)
+	}
+}
+
+// memConn is a connection whose client side is a fixed byte stream; what the
+// server writes is collected.
+type memConn struct {
+	in  bytes.Reader
+	out bytes.Buffer
+}
+
+func (m *memConn) Read(p []byte) (int, error)       { return m.in.Read(p) }
+func (m *memConn) Write(p []byte) (int, error)      { return m.out.Write(p) }
+func (m *memConn) Close() error                     { return nil }
+func (m *memConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
+func (m *memConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
+func (m *memConn) SetDeadline(time.Time) error      { return nil }
+func (m *memConn) SetReadDeadline(time.Time) error  { return nil }
+func (m *memConn) SetWriteDeadline(time.Time) error { return nil }
+
+// constHandler answers every request with a fixed 1 KiB body, as the bench
+// upstream does.
+func constHandler(w *ResponseWriter, r *Request) {
+	body := kib[:]
+	_ = w.AddHeaderString("Content-Type", "text/plain")
+	_ = w.WriteHeader(200, int64(len(body)))
+	_, _ = w.Write(body)
+}
+
+var kib = [1024]byte{}
+
+const benchReq = "GET /1k HTTP/1.1\r\nHost: 127.0.0.1:19300\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n"
+
+func TestServeConnNoAlloc(t *testing.T) {
+	s := &Server{Handler: HandlerFunc(constHandler)}
+	stream := []byte(strings.Repeat(benchReq, 100))
+	m := &memConn{}
+	_ = s.ServeConn(m) // warm the pool
+	allocs := testing.AllocsPerRun(20, func() {
+		m.in.Reset(stream)
+		m.out.Reset()
+		if err := s.ServeConn(m); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if per := allocs / 100; per > 0.05 {
+		t.Errorf("%.2f allocations per keep-alive request", per)
+	}
+	if n := strings.Count(m.out.String(), "HTTP/1.1 200 OK\r\n"); n != 100 {
+		t.Fatalf("%d responses to 100 requests", n)
+	}
+}
+
+// BenchmarkServeConn serves pipelined GETs of a 1 KiB body through an
+// in-memory connection: the loop's own cost, no syscalls.
+func BenchmarkServeConn(b *testing.B) {
+	s := &Server{Handler: HandlerFunc(constHandler)}
+	const perConn = 100
+	stream := []byte(strings.Repeat(benchReq, perConn))
+	m := &memConn{}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchReq)))
+	for i := 0; b.Loop(); i++ {
+		if i%perConn == 0 {
+			m.in.Reset(stream)
+			m.out.Reset()
+			_ = s.ServeConn(m)
+		}
+	}
+}
+
+// FuzzServeConn feeds any bytes to a connection and holds what comes back to
+// net/http's response reader: well-framed responses, one per request the
+// codec took, and no panic.
+func FuzzServeConn(f *testing.F) {
+	for _, s := range []string{
+		"GET /echo HTTP/1.1\r\nHost: a\r\n\r\n",
+		"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET /stream HTTP/1.1\r\nHost: a\r\n\r\n",
+		"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nHEAD /echo HTTP/1.1\r\nHost: a\r\n\r\n",
+		"PUT /noread HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc",
+		"GET /stream HTTP/1.0\r\n\r\n",
+		"\r\nGET /header HTTP/1.1\r\nHost: a\r\n\r\nGET /short HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET / HTTP/1.1\nHost: a\r\n\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var served []string
+		s := &Server{MaxDrain: 64, Handler: HandlerFunc(func(w *ResponseWriter, r *Request) {
+			switch string(r.Head.Target) {
+			case "/hijack", "/panic":
+				_ = w.WriteHeader(403, 0)
+				return
+			}
+			served = append(served, string(r.Head.Method))
+			testHandler(w, r)
+		})}
+		m := &memConn{}
+		m.in.Reset(data)
+		_ = s.ServeConn(m)
+		br := bufio.NewReader(&m.out)
+		for i := 0; ; i++ {
+			method := "GET"
+			if i < len(served) {
+				method = served[i]
+			}
+			resp, err := http.ReadResponse(br, &http.Request{Method: method})
+			if err != nil {
+				if errors.Is(err, io.EOF) && i >= len(served) {
+					return
+				}
+				if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+					// a response cut by its own handler (/short) ends the stream
+					return
+				}
+				t.Fatalf("response %d of %d: %v\nin %q\nout %q", i, len(served), err, data, m.out.String())
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			if resp.StatusCode == 100 {
+				i--
+			}
+		}
+	})
+}
+
+// BenchmarkFasthttpServeConn is BenchmarkServeConn's reference: the engine
+// this codec is to replace, on the same stream and answer (fasthttp's
+// defaults: it writes Server and Date fields the codec leaves to its caller,
+// and normalises header names, as the gateway runs it).
+func BenchmarkFasthttpServeConn(b *testing.B) {
+	s := &fasthttp.Server{Handler: func(rc *fasthttp.RequestCtx) {
+		rc.Response.Header.SetContentType("text/plain")
+		rc.SetBody(kib[:])
+	}}
+	const perConn = 100
+	stream := []byte(strings.Repeat(benchReq, perConn))
+	m := &memConn{}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchReq)))
+	for i := 0; b.Loop(); i++ {
+		if i%perConn == 0 {
+			m.in.Reset(stream)
+			m.out.Reset()
+			_ = s.ServeConn(m)
+		}
+	}
+}
