@@ -2,6 +2,7 @@ package h1
 
 import (
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -22,11 +23,16 @@ type ResponseWriter struct {
 	close       bool  // the connection closes after this response
 	hijacked    bool
 	failed      error // the first write error
+	// lr bounds ReadFrom to the Content-Length still due; a field, so
+	// handing it to bufio as an io.Reader does not allocate
+	lr io.LimitedReader
 }
 
 func (w *ResponseWriter) start(cn *conn, r *Request) {
 	*w = ResponseWriter{cn: cn, req: r, hdr: w.hdr[:0], remain: -1}
 }
+
+var _ io.ReaderFrom = (*ResponseWriter)(nil)
 
 // Errors of the writer.
 var (
@@ -51,11 +57,12 @@ func (w *ResponseWriter) AddHeader(name, value []byte) error {
 	}
 	w.hdr = append(w.hdr, name...)
 	w.hdr = append(w.hdr, ':', ' ')
-	for _, c := range value {
+	at := len(w.hdr)
+	w.hdr = append(w.hdr, value...)
+	for i, c := range w.hdr[at:] {
 		if (c < ' ' && c != '\t') || c == 0x7f {
-			c = ' '
+			w.hdr[at+i] = ' '
 		}
-		w.hdr = append(w.hdr, c)
 	}
 	w.hdr = append(w.hdr, '\r', '\n')
 	return nil
@@ -156,6 +163,52 @@ func (w *ResponseWriter) Write(p []byte) (int, error) {
 		w.remain -= int64(len(p))
 	}
 	n, err := bw.Write(p)
+	return n, w.fail(err)
+}
+
+// ReadFrom copies a body from r until EOF, or, when the response has a
+// Content-Length, at most the bytes still due. It spares io.Copy its
+// intermediate buffer: bytes are read straight into the connection's write
+// buffer.
+func (w *ResponseWriter) ReadFrom(r io.Reader) (int64, error) {
+	if !w.wroteHeader {
+		if err := w.WriteHeader(200, -1); err != nil {
+			return 0, err
+		}
+	}
+	if w.failed != nil {
+		return 0, w.failed
+	}
+	switch {
+	case w.noBody:
+		return io.Copy(io.Discard, r)
+	case w.chunked:
+		// each read becomes one chunk
+		var total int64
+		for {
+			buf := w.cn.scratch()
+			n, err := r.Read(buf)
+			if n > 0 {
+				if _, werr := w.Write(buf[:n]); werr != nil {
+					return total, werr
+				}
+				total += int64(n)
+			}
+			if errors.Is(err, io.EOF) {
+				return total, nil
+			}
+			if err != nil {
+				return total, err
+			}
+		}
+	case w.remain >= 0:
+		w.lr = io.LimitedReader{R: r, N: w.remain}
+		n, err := w.cn.bw.ReadFrom(&w.lr)
+		w.lr.R = nil
+		w.remain -= n
+		return n, w.fail(err)
+	}
+	n, err := w.cn.bw.ReadFrom(r)
 	return n, w.fail(err)
 }
 

@@ -161,6 +161,16 @@ type conn struct {
 	// when it has to.
 	readDeadline time.Time
 	reqs         uint64 // requests served
+	copyBuf      []byte // for bodies copied without a known length
+}
+
+// scratch is the connection's copy buffer, made on first use: most
+// connections never need it.
+func (cn *conn) scratch() []byte {
+	if cn.copyBuf == nil {
+		cn.copyBuf = make([]byte, 16<<10)
+	}
+	return cn.copyBuf
 }
 
 func (cn *conn) reset() {

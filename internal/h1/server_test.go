@@ -83,11 +83,31 @@ func testHandler(w *ResponseWriter, r *Request) {
 		_ = w.AddHeaderString("connection", "keep-alive, x")
 		_ = w.WriteHeader(200, 2)
 		_, _ = w.Write([]byte("ok"))
+	case "/readfrom":
+		// more than announced: ReadFrom stops at the length
+		_ = w.WriteHeader(200, 11)
+		if n, err := w.ReadFrom(strings.NewReader("hello world and more")); n != 11 || err != nil {
+			panic(fmt.Sprint("ReadFrom with a length: ", n, err))
+		}
+	case "/readfrom-chunked":
+		if n, err := io.Copy(w, io.LimitReader(zeros{}, 40<<10)); n != 40<<10 || err != nil {
+			panic(fmt.Sprint("ReadFrom without a length: ", n, err))
+		}
 	case "/panic":
 		panic("handler bug")
 	default:
 		_ = w.WriteHeader(404, 0)
 	}
+}
+
+// zeros reads as an endless run of '0'.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = '0'
+	}
+	return len(p), nil
 }
 
 type testServer struct {
@@ -263,6 +283,16 @@ func TestResponseFraming(t *testing.T) {
 	}
 	if resp, _ := cl.read("GET"); !resp.Close || !cl.closed() {
 		t.Fatal("HTTP/1.0 without keep-alive not closed")
+	}
+
+	// ReadFrom, with a length and without
+	cl = ts.dial(t)
+	cl.send("GET /readfrom HTTP/1.1\r\nHost: a\r\n\r\nGET /readfrom-chunked HTTP/1.1\r\nHost: a\r\n\r\n")
+	if resp, body := cl.read("GET"); body != "hello world" || resp.ContentLength != 11 {
+		t.Fatalf("ReadFrom with a length: %q", body)
+	}
+	if resp, body := cl.read("GET"); body != strings.Repeat("0", 40<<10) || resp.TransferEncoding == nil {
+		t.Fatalf("ReadFrom chunked: %d bytes, %v", len(body), resp.TransferEncoding)
 	}
 
 	// a body cut short of its length ends the connection

@@ -1,35 +1,32 @@
 // Command codec is the "own codec" candidate of the HTTP engine spike
 // (docs/decisions/0001-http-engine.md): a deliberately small, strict HTTP/1.1
-// reverse proxy on net.Conn, to measure the ceiling of a hand-written codec.
-// NOT production code. Since ADR 0002's step 1 the request head is parsed by
-// the gateway's own parser, edge.Policy.ParseRequest, with every rule of
-// internal/edge and its default policy (fields with '_' dropped), straight
-// from a pooled per-connection bufio.Reader; the results under
-// bench/spike/results/2026-11-23 came from the earlier hand parser. On top of
-// the edge rules: origin-form targets only, no chunked request bodies (501),
-// no Expect (417), Connection naming only close/keep-alive. Upstream
-// responses must carry Content-Length. The upstream connection comes from a
-// small pool and is written and read by the request's own goroutine; a
-// reused one that dies before answering is retried once for body-less
-// requests.
+// reverse proxy, to measure the ceiling of a hand-written codec. NOT
+// production code. Since ADR 0002's step 2 its client side is the gateway's
+// own codec, internal/h1 (heads parsed by edge.Policy.ParseRequest with every
+// edge rule and the default policy, fields with '_' dropped); the results
+// under bench/spike/results/2026-11-23 came from the earlier hand-written
+// loop. On top of the edge rules: origin-form targets only, no chunked
+// request bodies (501), no Expect (417), Connection naming only
+// close/keep-alive. Its upstream side is still the spike's own: responses
+// must carry Content-Length; the upstream connection comes from a small pool
+// and is written and read by the request's own goroutine; a reused one that
+// dies before answering is retried once for body-less requests.
 package main
 
 import (
 	"bufio"
 	"bytes"
 	"flag"
-	"io"
 	"log"
 	"net"
 	"strconv"
 	"sync"
 	"time"
 
-	"tollgate/internal/edge"
+	"tollgate/internal/h1"
 )
 
 const (
-	maxHead     = 16 << 10 // read buffer, so the bound on a request head
 	idleTimeout = 120 * time.Second
 	upTimeout   = 10 * time.Second
 )
@@ -123,82 +120,44 @@ func isHopByHop(name []byte) bool {
 		eqFold(name, "proxy-authorization") || eqFold(name, "proxy-authenticate")
 }
 
-type connState struct {
-	pol  edge.Policy
-	h    edge.RequestHead
-	br   *bufio.Reader
-	bw   *bufio.Writer
-	out  []byte // request head to send upstream
-	rout []byte // response head to send downstream
-	lr   io.LimitedReader
-}
+// scratch holds a request's upstream head while it is built.
+type scratch struct{ out []byte }
 
-var connPool = sync.Pool{New: func() any {
-	return &connState{pol: edge.DefaultPolicy(), br: bufio.NewReaderSize(nil, maxHead), bw: bufio.NewWriterSize(nil, 8192),
-		out: make([]byte, 0, 4096), rout: make([]byte, 0, 4096)}
-}}
+var scratchPool = sync.Pool{New: func() any { return &scratch{out: make([]byte, 0, 4096)} }}
 
-type reqInfo struct {
-	cl          int64
-	close, head bool
-}
-
-func (cs *connState) readRequest(ip string) (ri reqInfo, err error) {
-	// The head is parsed by the gateway's own strict parser (edge.ParseRequest,
-	// every rule of internal/edge in one pass) straight from the read buffer.
-	cs.h.Reset()
-	var n int
-	for want := 1; ; want = cs.br.Buffered() + 1 {
-		if _, err := cs.br.Peek(want); err != nil {
-			if err == bufio.ErrBufferFull {
-				return ri, errTooLarge
-			}
-			if err == io.EOF && cs.br.Buffered() > 0 {
-				err = errBad
-			}
-			return ri, err
-		}
-		buf, _ := cs.br.Peek(cs.br.Buffered())
-		var v edge.Verdict
-		if n, v = cs.pol.ParseRequest(buf, &cs.h); !v.OK() {
-			return ri, &httpError{v.Status, v.Reason}
-		}
-		if n > 0 {
-			break
-		}
-	}
-	h := &cs.h
+// upstreamHead builds the request head sent upstream, or the error to answer.
+func upstreamHead(dst []byte, r *h1.Request) ([]byte, *httpError) {
+	h := &r.Head
 	if h.Target[0] != '/' && string(h.Target) != "*" {
-		return ri, errBad // origin-form only: no absolute-form, no authority-form
+		return dst, errBad // origin-form only: no absolute-form, no authority-form
 	}
 	switch {
 	case h.Chunked:
-		return ri, errNotImpl // the spike forwards Content-Length bodies only
+		return dst, errNotImpl // the spike forwards Content-Length bodies only
 	case h.Expect100 || h.ExpectOther:
-		return ri, errExpect
+		return dst, errExpect
 	}
-	ri.close = h.Close
-	ri.head = string(h.Method) == "HEAD"
-	ri.cl = max(h.ContentLength, 0)
-	cs.out = append(append(append(append(cs.out[:0], h.Method...), ' '), h.Target...), " HTTP/1.1\r\n"...)
+	dst = append(append(append(append(dst[:0], h.Method...), ' '), h.Target...), " HTTP/1.1\r\n"...)
 	for _, f := range h.Fields {
 		switch {
 		case eqFold(f.Name, "connection"):
 			for _, t := range bytes.Split(f.Value, []byte(",")) {
 				t = bytes.Trim(t, " \t")
 				if !eqFold(t, "close") && !eqFold(t, "keep-alive") && len(t) > 0 {
-					return ri, errBad // naming other fields as hop-by-hop: refused
+					return dst, errBad // naming other fields as hop-by-hop: refused
 				}
 			}
 			continue
 		case eqFold(f.Name, "x-forwarded-for"), isHopByHop(f.Name):
 			continue
 		}
-		cs.out = append(append(append(append(cs.out, f.Name...), ": "...), f.Value...), crlf...)
+		dst = append(append(append(append(dst, f.Name...), ": "...), f.Value...), crlf...)
 	}
-	cs.out = append(append(append(cs.out, "X-Forwarded-For: "...), ip...), "\r\n\r\n"...)
-	_, _ = cs.br.Discard(n)
-	return ri, nil
+	dst = append(dst, "X-Forwarded-For: "...)
+	if a, ok := r.RemoteAddr().(*net.TCPAddr); ok {
+		dst = a.AddrPort().Addr().AppendTo(dst)
+	}
+	return append(dst, "\r\n\r\n"...), nil
 }
 
 type upConn struct {
@@ -237,9 +196,16 @@ func (p *pool) put(u *upConn) {
 	}
 }
 
-// forward sends the parsed request upstream and relays the response. It
-// reports whether the client connection may serve another request.
-func (p *pool) forward(cs *connState, ri *reqInfo) bool {
+// ServeH1 sends the request upstream and relays the response.
+func (p *pool) ServeH1(w *h1.ResponseWriter, r *h1.Request) {
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	var he *httpError
+	if sc.out, he = upstreamHead(sc.out, r); he != nil {
+		writeError(w, he)
+		return
+	}
+	cl := max(r.Head.ContentLength, 0)
 	var (
 		u    *upConn
 		line []byte
@@ -247,15 +213,16 @@ func (p *pool) forward(cs *connState, ri *reqInfo) bool {
 	for attempt := 0; ; attempt++ {
 		var err error
 		if u, err = p.get(attempt > 0); err != nil {
-			return writeError(cs.bw, errUpstream)
+			writeError(w, errUpstream)
+			return
 		}
 		u.c.SetDeadline(time.Now().Add(upTimeout))
-		u.bw.Write(cs.out)
-		if ri.cl > 0 {
-			cs.lr = io.LimitedReader{R: cs.br, N: ri.cl}
-			if n, err := io.Copy(u.bw, &cs.lr); err != nil || n != ri.cl {
+		u.bw.Write(sc.out)
+		if cl > 0 {
+			if n, err := u.bw.ReadFrom(r.Body); err != nil || n != cl {
 				u.c.Close()
-				return false // client body cut short: nothing sane to answer
+				w.SetClose() // client body cut short: nothing sane to answer
+				return
 			}
 		}
 		if err = u.bw.Flush(); err == nil {
@@ -264,57 +231,57 @@ func (p *pool) forward(cs *connState, ri *reqInfo) bool {
 		if err == nil {
 			break
 		}
-		if !u.reused || ri.cl > 0 || u.br.Buffered() > 0 {
-			return fail(u, cs)
+		if !u.reused || cl > 0 || u.br.Buffered() > 0 {
+			fail(u, w)
+			return
 		}
 		u.c.Close()
 	}
 	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
-		return fail(u, cs)
+		fail(u, w)
+		return
 	}
 	code, err := strconv.Atoi(string(line[9:12]))
 	if err != nil || code < 200 { // 1xx (interim, 101) is out of scope for the spike
-		return fail(u, cs)
+		fail(u, w)
+		return
 	}
 	upClose := line[7] == '0'
-	cs.rout = append(append(append(cs.rout[:0], "HTTP/1.1"...), line[8:]...), crlf...)
-	cl := int64(-1)
+	respCL := int64(-1)
 	for {
 		if line, err = readLine(u.br); err != nil {
-			return fail(u, cs)
+			fail(u, w)
+			return
 		}
 		if len(line) == 0 {
 			break
 		}
 		name, value, err := parseField(line)
-		if err != nil || eqFold(name, "transfer-encoding") || (eqFold(name, "content-length") && cl >= 0) {
-			return fail(u, cs)
+		if err != nil || eqFold(name, "transfer-encoding") || (eqFold(name, "content-length") && respCL >= 0) {
+			fail(u, w)
+			return
 		}
 		switch {
 		case eqFold(name, "content-length"):
-			cl = parseCL(value)
+			respCL = parseCL(value)
 		case eqFold(name, "connection"):
 			upClose = upClose || bytes.Contains(bytes.ToLower(value), []byte("close"))
-			continue
-		case isHopByHop(name):
-			continue
+		case !isHopByHop(name):
+			w.AddHeader(name, value) // the codec owns Content-Length and Connection
 		}
-		cs.rout = append(append(cs.rout, line...), crlf...)
 	}
-	noBody := ri.head || code == 204 || code == 304
-	if !noBody && cl < 0 {
-		return fail(u, cs)
+	noBody := string(r.Head.Method) == "HEAD" || code == 204 || code == 304
+	if !noBody && respCL < 0 {
+		fail(u, w)
+		return
 	}
-	if ri.close {
-		cs.rout = append(cs.rout, "Connection: close\r\n"...)
-	}
-	cs.bw.Write(append(cs.rout, crlf...))
-	if !noBody && cl > 0 {
-		cs.lr = io.LimitedReader{R: u.br, N: cl}
-		if n, err := io.Copy(cs.bw, &cs.lr); err != nil || n != cl {
+	w.WriteHeader(code, respCL)
+	if !noBody && respCL > 0 {
+		// ReadFrom copies no more than the announced length, straight into
+		// the codec's write buffer
+		if n, err := w.ReadFrom(u.br); err != nil || n != respCL {
 			u.c.Close()
-			cs.bw.Flush()
-			return false
+			return // the codec closes the connection on a short body
 		}
 	}
 	if upClose {
@@ -322,42 +289,17 @@ func (p *pool) forward(cs *connState, ri *reqInfo) bool {
 	} else {
 		p.put(u)
 	}
-	return cs.bw.Flush() == nil && !ri.close
 }
 
 // fail drops the upstream connection and answers 502.
-func fail(u *upConn, cs *connState) bool {
+func fail(u *upConn, w *h1.ResponseWriter) {
 	u.c.Close()
-	return writeError(cs.bw, errUpstream)
+	writeError(w, errUpstream)
 }
 
-func writeError(bw *bufio.Writer, e *httpError) bool {
-	bw.WriteString("HTTP/1.1 " + strconv.Itoa(e.code) + " " + e.text +
-		"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-	bw.Flush()
-	return false
-}
-
-func (p *pool) serve(c net.Conn) {
-	defer c.Close()
-	cs := connPool.Get().(*connState)
-	cs.br.Reset(c)
-	cs.bw.Reset(c)
-	defer func() { cs.br.Reset(nil); cs.bw.Reset(nil); connPool.Put(cs) }()
-	ip, _, _ := net.SplitHostPort(c.RemoteAddr().String())
-	for {
-		c.SetReadDeadline(time.Now().Add(idleTimeout))
-		ri, err := cs.readRequest(ip)
-		if err != nil {
-			if he, ok := err.(*httpError); ok {
-				writeError(cs.bw, he)
-			}
-			return
-		}
-		if !p.forward(cs, &ri) {
-			return
-		}
-	}
+func writeError(w *h1.ResponseWriter, e *httpError) {
+	w.SetClose()
+	w.WriteHeader(e.code, 0)
 }
 
 func main() {
@@ -369,11 +311,6 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			log.Fatal(err)
-		}
-		go p.serve(c)
-	}
+	s := &h1.Server{Handler: p, IdleTimeout: idleTimeout}
+	log.Fatal(s.Serve(ln))
 }
