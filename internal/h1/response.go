@@ -91,6 +91,9 @@ func (w *ResponseWriter) WriteHeader(status int, contentLength int64) error {
 	isHead := string(h.Method) == "HEAD"
 	bodiless := status < 200 || status == 204 || status == 304
 	w.noBody = isHead || bodiless
+	if w.cn.s.closing.Load() {
+		w.close = true // Shutdown began: this is the connection's last response
+	}
 	if status == 101 {
 		w.close = false // the connection is handed over, not closed
 	}

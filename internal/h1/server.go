@@ -18,12 +18,14 @@ package h1
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"tollgate/internal/edge"
@@ -82,6 +84,74 @@ type Server struct {
 	MaxDrain int64
 
 	pool sync.Pool // *conn
+
+	mu        sync.Mutex
+	conns     map[*conn]struct{}
+	listeners map[net.Listener]struct{}
+	closing   atomic.Bool
+}
+
+// ErrServerClosed is what Serve returns after Shutdown.
+var ErrServerClosed = errors.New("h1: server closed")
+
+// Shutdown stops the server gracefully: it closes the listeners Serve runs
+// on, closes connections that wait for a request, lets each connection
+// finish the request it is serving (its response then closes it), and
+// returns once no connection is left, or when ctx ends: the connections
+// still open are then closed, and ctx's error returned. Hijacked
+// connections are the hijacker's.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closing.Store(true)
+	s.mu.Lock()
+	for ln := range s.listeners {
+		_ = ln.Close()
+	}
+	s.mu.Unlock()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if s.closeIdle() == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			s.mu.Lock()
+			for cn := range s.conns {
+				_ = cn.c.Close()
+			}
+			s.mu.Unlock()
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// closeIdle closes the connections waiting for a request and returns how
+// many connections are left.
+func (s *Server) closeIdle() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for cn := range s.conns {
+		// a connection between requests, with nothing of the next one read:
+		// closing it loses nothing (net/http's closeIdleConns rule)
+		if cn.idle.Load() {
+			_ = cn.c.Close()
+		}
+	}
+	return len(s.conns)
+}
+
+func (s *Server) track(cn *conn, add bool) {
+	s.mu.Lock()
+	if add {
+		if s.conns == nil {
+			s.conns = make(map[*conn]struct{})
+		}
+		s.conns[cn] = struct{}{}
+	} else {
+		delete(s.conns, cn)
+	}
+	s.mu.Unlock()
 }
 
 // ErrHijacked is returned by ServeConn when a handler took the connection
@@ -91,9 +161,26 @@ var ErrHijacked = errors.New("h1: connection hijacked")
 // Serve accepts connections from ln and serves each on its own goroutine
 // until Accept fails; it returns that error.
 func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.listeners == nil {
+		s.listeners = make(map[net.Listener]struct{})
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	if s.closing.Load() {
+		_ = ln.Close()
+	}
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+	}()
 	for {
 		c, err := ln.Accept()
 		if err != nil {
+			if s.closing.Load() {
+				return ErrServerClosed
+			}
 			return err
 		}
 		go func() { _ = s.ServeConn(c) }()
@@ -114,7 +201,9 @@ func (s *Server) ServeConn(c net.Conn) error {
 	}
 	cn.c = c
 	cn.bw.Reset(&cn.out)
+	s.track(cn, true)
 	err := cn.serveSafe()
+	s.track(cn, false)
 	var pe *PanicError
 	if errors.As(err, &pe) {
 		// the connection's state is unknown after a panic: not pooled
@@ -161,7 +250,10 @@ type conn struct {
 	// when it has to.
 	readDeadline time.Time
 	reqs         uint64 // requests served
-	copyBuf      []byte // for bodies copied without a known length
+	// idle is set while the connection waits for a request with nothing of
+	// it read; Shutdown closes such connections
+	idle    atomic.Bool
+	copyBuf []byte // for bodies copied without a known length
 }
 
 // scratch is the connection's copy buffer, made on first use: most
@@ -232,7 +324,7 @@ func (cn *conn) serve() error {
 		if err := cn.resp.finish(); err != nil {
 			return err
 		}
-		keep := !cn.resp.close && !r.Head.Close && cn.drain()
+		keep := !cn.resp.close && !r.Head.Close && !cn.s.closing.Load() && cn.drain()
 		if !keep {
 			_ = cn.bw.Flush()
 			return errClosed
@@ -316,7 +408,17 @@ func (cn *conn) readHead() error {
 		case !started:
 			cn.setReadDeadline(time.Time{})
 		}
+		if !started {
+			cn.idle.Store(true)
+			if cn.s.closing.Load() {
+				// Shutdown began: take no new request (Shutdown's sweep
+				// may have run before idle was set)
+				cn.idle.Store(false)
+				return errClientGone
+			}
+		}
 		k, err := cn.c.Read(cn.buf[cn.w:])
+		cn.idle.Store(false)
 		cn.w += k
 		if k > 0 && !started && cn.s.HeaderTimeout > 0 {
 			headStart = time.Now()
@@ -327,8 +429,10 @@ func (cn *conn) readHead() error {
 				cn.refuse(408, "request head timed out")
 				return errClosed
 			}
-			if cn.w == cn.r && (errors.Is(err, io.EOF) || isTimeout(err)) {
-				return errClientGone // between requests: the client left, or idled out
+			if cn.w == cn.r && (errors.Is(err, io.EOF) || isTimeout(err) || errors.Is(err, net.ErrClosed)) {
+				// between requests: the client left, idled out, or Shutdown
+				// closed the idle connection
+				return errClientGone
 			}
 			return err
 		}

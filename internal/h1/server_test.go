@@ -3,6 +3,7 @@ package h1
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -606,5 +607,67 @@ func BenchmarkFasthttpServeConn(b *testing.B) {
 			m.out.Reset()
 			_ = s.ServeConn(m)
 		}
+	}
+}
+
+func TestShutdown(t *testing.T) {
+	release := make(chan struct{})
+	s := &Server{Handler: HandlerFunc(func(w *ResponseWriter, r *Request) {
+		if string(r.Head.Target) == "/slow" {
+			<-release
+		}
+		_ = w.WriteHeader(200, 2)
+		_, _ = w.Write([]byte("ok"))
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	ts := &testServer{s: s, addr: ln.Addr().String()}
+
+	idle := ts.dial(t)
+	idle.send("GET /fast HTTP/1.1\r\nHost: a\r\n\r\n")
+	idle.read("GET")
+	busy := ts.dial(t)
+	busy.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+	time.Sleep(50 * time.Millisecond) // the slow request is in its handler
+
+	done := make(chan error, 1)
+	go func() { done <- s.Shutdown(context.Background()) }()
+	if !idle.closed() {
+		t.Fatal("idle connection not closed by Shutdown")
+	}
+	if _, err := net.DialTimeout("tcp", ts.addr, time.Second); err == nil {
+		t.Fatal("listener still accepting after Shutdown")
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Shutdown returned %v with a request in flight", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	resp, body := busy.read("GET")
+	if body != "ok" || !resp.Close {
+		t.Fatalf("in-flight request: %q close %v", body, resp.Close)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if err := <-served; !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("Serve returned %v", err)
+	}
+
+	// a deadline cuts what is still open
+	s2 := &Server{Handler: HandlerFunc(func(w *ResponseWriter, r *Request) { time.Sleep(time.Second) })}
+	ts2 := startServer(t, s2)
+	cl := ts2.dial(t)
+	cl.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := s2.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown past its deadline: %v", err)
 	}
 }
