@@ -50,6 +50,15 @@ type BodyError struct {
 
 func (e *BodyError) Error() string { return "h1: request body: " + e.Reason }
 
+// Timeout reports a body that stalled past BodyTimeout (net.Error), so
+// callers that tell timeouts apart need not know this type.
+func (e *BodyError) Timeout() bool { return e.Status == 408 }
+
+// Temporary is false: a failed body is not retried (net.Error).
+func (e *BodyError) Temporary() bool { return false }
+
+var _ net.Error = (*BodyError)(nil)
+
 // Reasons of body errors.
 const (
 	ReasonBodyTruncated = "request body ended early"
