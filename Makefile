@@ -42,9 +42,13 @@ lint: test-deps
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
-# Unit, fuzz-seed and end-to-end tests (test/e2e builds and runs the real binary), with -race.
+# Unit, fuzz-seed and end-to-end tests (test/e2e builds and runs the real binary), with -race;
+# then the end-to-end suite again on the gateway's own HTTP/1.1 codec (--http1-engine codec,
+# docs/decisions/0002-http1-engine-revisited.md), which must pass everything the default
+# engine does before it can become the default.
 test: lint
 	$(GO) test -race -count=1 -timeout 20m ./...
+	TOLLGATE_HTTP1_ENGINE=codec $(GO) test -race -count=1 -timeout 20m ./test/e2e/
 
 # The side-by-side benchmark (bench/README.md): Tollgate, the upstream direct, nginx, HAProxy,
 # nginx+Lua, Caddy and Traefik; writes bench/results/latest.md and latest.png (~8 min).

@@ -341,7 +341,12 @@ func checkTarget(method, uri []byte, hd *head, decode bool) Verdict {
 		return checkPath(uri, decode)
 	}
 	if len(uri) == 1 && uri[0] == '*' {
-		return Verdict{} // asterisk form (fasthttp allows it for OPTIONS only)
+		// asterisk form is OPTIONS's alone (RFC 9112 §3.2.4); fasthttp refuses it for other
+		// methods, and the codec's parser must too
+		if string(method) != "OPTIONS" {
+			return refuse(400, ReasonBadTarget)
+		}
+		return Verdict{}
 	}
 	if string(method) == "CONNECT" {
 		// Authority form (RFC 9112 §3.2.3): no scheme, no default port.
@@ -563,13 +568,18 @@ func validAuthority(a []byte) bool {
 			return false
 		}
 	}
-	_, port := splitPort(a)
+	host, port := splitPort(a)
 	for _, c := range port {
 		if c < '0' || c > '9' {
 			return false
 		}
 	}
-	return true
+	// ':' and brackets belong to an IP literal only ("[::1]"): "x:80:81" has two ports to
+	// choose from, and fasthttp refuses it, so the codec's parser must too
+	if len(host) > 0 && host[0] == '[' {
+		return len(host) > 2 && host[len(host)-1] == ']' && bytes.IndexAny(host[1:len(host)-1], "[]") < 0
+	}
+	return bytes.IndexAny(host, ":[]") < 0
 }
 
 // Drops names the header fields Check wants removed. It points into the raw

@@ -402,3 +402,19 @@ func TestValidValue(t *testing.T) {
 		}
 	}
 }
+
+// TestValidAuthority pins the authority syntax shared by Host and absolute-form targets.
+func TestValidAuthority(t *testing.T) {
+	for _, tc := range []struct {
+		a  string
+		ok bool
+	}{
+		{"example.com", true}, {"example.com:8080", true}, {"[::1]", true}, {"[::1]:80", true},
+		{"", true}, {"a:", true}, {"x:80:81", false}, {"[", false}, {"[]", false}, {"[::1", false},
+		{"::1", false}, {"[a]b]", false}, {"a[b]", false}, {"a:8o", false}, {"a b", false},
+	} {
+		if got := validAuthority([]byte(tc.a)); got != tc.ok {
+			t.Errorf("validAuthority(%q) = %v, want %v", tc.a, got, tc.ok)
+		}
+	}
+}

@@ -195,6 +195,9 @@ func oracle(head []byte) (ok bool, drops []string) {
 			return false, nil
 		}
 	case target == "*":
+		if method != "OPTIONS" {
+			return false, nil
+		}
 	case method == "CONNECT":
 		if !oracleAuthority(target) || strings.Contains(target, "@") || (hasHost && !strings.EqualFold(target, host)) {
 			return false, nil
@@ -270,7 +273,15 @@ func oracleAuthority(a string) bool {
 			return false
 		}
 	}
-	_, port := oracleSplit(a)
+	host, port := oracleSplit(a)
+	if strings.HasPrefix(host, "[") {
+		// an IP literal: brackets around the whole host, none inside
+		if len(host) < 3 || !strings.HasSuffix(host, "]") || strings.ContainsAny(host[1:len(host)-1], "[]") {
+			return false
+		}
+	} else if strings.ContainsAny(host, ":[]") {
+		return false
+	}
 	return strings.Trim(port, "0123456789") == ""
 }
 

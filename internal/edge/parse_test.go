@@ -220,6 +220,8 @@ func TestParseRequest(t *testing.T) {
 		{name: "underscore field allowed", policy: Policy{UnderscoreHeaders: UnderscoreAllow}, raw: "GET / HTTP/1.1\r\nX_A: 1\r\nHost: a\r\n\r\n",
 			want: with(func(w *want) { w.fields = []string{"X_A: 1", "Host: a"} })},
 
+		{name: "asterisk form on GET", raw: "GET * HTTP/1.1\r\nHost: a\r\n\r\n", status: 400, reason: ReasonBadTarget},
+		{name: "Host with two ports", raw: "GET / HTTP/1.1\r\nHost: x:80:81\r\n\r\n", status: 400, reason: ReasonBadHost},
 		{name: "HTTP/0.9 line", raw: "GET /\r\n\r\n", status: 400, reason: ReasonBadRequestLine},
 		{name: "two spaces", raw: "GET  / HTTP/1.1\r\nHost: a\r\n\r\n", status: 400, reason: ReasonBadRequestLine},
 		{name: "trailing space", raw: "GET / HTTP/1.1 \r\nHost: a\r\n\r\n", status: 400, reason: ReasonBadRequestLine},

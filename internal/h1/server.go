@@ -307,6 +307,16 @@ func (cn *conn) serve() error {
 		cn.reqs++
 		r := &cn.req
 		r.conn = cn
+		if r.Head.Chunked && cn.r < cn.w {
+			// A chunked body whose bytes came with the head is checked before the handler
+			// runs, so a malformed one (a smuggling payload, sent in one go) is refused
+			// before anything is forwarded, as the wire tracker does for fasthttp. Later
+			// bytes are checked as the handler reads them.
+			if v := probeChunked(cn.buf[cn.r:cn.w]); !v.OK() {
+				cn.refuse(v.Status, v.Reason)
+				return errClosed
+			}
+		}
 		cn.body.start(cn, &r.Head)
 		if r.Head.ContentLength > 0 || r.Head.Chunked {
 			r.Body = &cn.body
@@ -441,6 +451,19 @@ func (cn *conn) readHead() error {
 
 // errClientGone ends the loop quietly: no request was under way.
 var errClientGone = errors.New("h1: client gone")
+
+// probeChunked runs a chunked body's rules over the part of it at hand, without consuming it.
+func probeChunked(src []byte) edge.Verdict {
+	var probe edge.ChunkedBody
+	for len(src) > 0 {
+		_, used, done, v := probe.Next(src)
+		if !v.OK() || done {
+			return v
+		}
+		src = src[used:]
+	}
+	return edge.Verdict{}
+}
 
 func (cn *conn) setReadDeadline(t time.Time) {
 	if t.Equal(cn.readDeadline) {

@@ -362,6 +362,7 @@ func TestRefusals(t *testing.T) {
 		// server closes, and the kernel would answer it with a reset; the
 		// lingering close that avoids it is the listener's, internal/server)
 		{"head over the bound", ("GET /" + strings.Repeat("v", 70<<10))[:edge.DefaultMaxHeaderBytes+1], 431},
+		{"malformed chunked body sent with its head", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\nGET /echo HTTP/1.1\r\nHost: a\r\n\r\n", 400},
 		{"after a good request", "GET /echo HTTP/1.1\r\nHost: a\r\n\r\nGET /a#b HTTP/1.1\r\nHost: a\r\n\r\n", 400},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -22,6 +22,7 @@ import (
 
 	"tollgate/internal/balancer"
 	"tollgate/internal/circuit"
+	"tollgate/internal/h1"
 	"tollgate/internal/plugin"
 	"tollgate/internal/router"
 	"tollgate/internal/snapshot"
@@ -76,6 +77,7 @@ type Proxy struct {
 	// ridKey is the request id header's name in the engine's canonical form
 	ridKey string
 	pool   sync.Pool
+	dates  dateCache // Date fields of the codec front end's own answers
 
 	// Inflight counts requests between the front end's entry and the end of their log phase.
 	Inflight atomic.Int64
@@ -112,6 +114,7 @@ type reqState struct {
 	pc   plugin.Ctx
 	fin  fastIn
 	sin  stdIn
+	hin  h1In
 	up   upReq
 	upRq fasthttp.Request
 	// resp is the response on its way to the client: filled by the upstream call, or by an
@@ -126,6 +129,7 @@ type reqState struct {
 	reply bytes.Reader
 
 	fast *fasthttp.RequestCtx // set by the fast front end
+	h1w  *h1.ResponseWriter   // set by the codec front end (h1front.go)
 	peer netip.Addr
 
 	path     []byte // canonical path
@@ -195,7 +199,8 @@ func (p *Proxy) release(st *reqState) {
 	st.resp.Reset()
 	st.upRq.Reset()
 	st.snap, st.route, st.chain, st.fast, st.target, st.wsConn = nil, nil, nil, nil, nil, nil
-	st.fin, st.sin = fastIn{}, stdIn{}
+	st.h1w = nil
+	st.fin, st.sin, st.hin = fastIn{}, stdIn{}, h1In{}
 	st.upgrade, st.hostAuto, st.gen, st.trusted, st.hadQuery = false, false, false, false, false
 	st.bodySource, st.bodySize = nil, 0
 	st.setCookie, st.feedback = "", nil
@@ -228,6 +233,12 @@ func (st *reqState) appendClientValues(dst []byte, name string) []byte {
 		for _, v := range st.sin.req.Header[name] {
 			add(s2b(v))
 		}
+	case st.hin.head != nil:
+		for _, f := range st.hin.head.Fields {
+			if bytes.EqualFold(f.Name, s2b(name)) {
+				add(f.Value)
+			}
+		}
 	}
 	return dst
 }
@@ -245,8 +256,11 @@ func (st *reqState) newRequestID() string {
 
 // fwdIP is the client address after trusted real-IP recovery.
 func (st *reqState) fwdIP() netip.Addr {
-	if st.fast != nil {
+	switch {
+	case st.fast != nil:
 		return st.fin.fwd
+	case st.h1w != nil:
+		return st.hin.fwd
 	}
 	return st.sin.fwd
 }
@@ -264,6 +278,20 @@ func (st *reqState) HeaderValue(name string, n int) ([]byte, bool) {
 			if headerNameEq(k, name) {
 				if i == n {
 					return v, true
+				}
+				i++
+			}
+		}
+		return nil, false
+	}
+	if st.h1w != nil {
+		i := 0
+		for _, f := range st.hin.head.Fields {
+			// the first value as the fasthttp engine's Peek finds it (case-insensitive),
+			// later ones as its walk does ('-' and '_' alike)
+			if (n == 0 && bytes.EqualFold(f.Name, s2b(name))) || (n > 0 && headerNameEq(f.Name, name)) {
+				if i == n {
+					return f.Value, true
 				}
 				i++
 			}
@@ -323,9 +351,12 @@ func (p *Proxy) begin(st *reqState, rawURI []byte, scheme string, listenPort int
 	var err error
 	st.path, err = router.NormalizePathWith(st.path[:0], rawPathOf(rawURI), p.opts.Path)
 	common.path = st.path
-	if st.fast != nil {
+	switch {
+	case st.fast != nil:
 		st.fin.inCommon = common
-	} else {
+	case st.h1w != nil:
+		st.hin.inCommon = common
+	default:
 		st.sin.inCommon = common
 	}
 	if err != nil || len(st.path) == 0 || st.path[0] != '/' {
@@ -360,6 +391,9 @@ func (p *Proxy) serve(st *reqState) {
 		if int64(st.bodySize) > lim {
 			if st.fast != nil {
 				st.fast.SetConnectionClose() // the body stays unread
+			}
+			if st.h1w != nil {
+				st.h1w.SetClose()
 			}
 			p.fail(st, 413, msgPayloadTooBig)
 			return

@@ -13,12 +13,14 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"tollgate/internal/edge"
 	"tollgate/internal/plugin"
 	"tollgate/internal/router"
 )
 
-// Engines names the two front ends. Plugin tests run once per engine (plugintest.Run).
-var Engines = []string{"http1", "http2"}
+// Engines names the front ends: fasthttp's HTTP/1.1, the gateway's own codec (internal/h1)
+// and HTTP/2. Plugin tests run once per engine (plugintest.Run).
+var Engines = []string{"http1", "codec", "http2"}
 
 // TestExchange is a request prepared the way a front end prepares it, for plugin unit tests:
 // Ctx.In reads the client request through the engine's adapter, Ctx.Up is the upstream
@@ -73,6 +75,28 @@ func NewTestExchange(engine string, req *http.Request, nStates int) (*TestExchan
 		}
 		x.Ctx.In = &fastIn{inCommon: common, req: fr}
 		fr.Header.CopyTo(&upr.Header)
+	case "codec":
+		var wire bytes.Buffer
+		r2 := req.Clone(context.Background())
+		r2.Body = io.NopCloser(bytes.NewReader(body))
+		r2.ContentLength = int64(len(body))
+		if err := r2.Write(&wire); err != nil {
+			return nil, err
+		}
+		// underscore fields allowed, as on the "http1" engine here, which runs without the
+		// edge checks: both see the same fields
+		pol := edge.Policy{UnderscoreHeaders: edge.UnderscoreAllow}
+		head := &edge.RequestHead{}
+		n, v := pol.ParseRequest(wire.Bytes(), head)
+		if !v.OK() || n == 0 {
+			return nil, fmt.Errorf("parse with the codec: %d %s", v.Status, v.Reason)
+		}
+		x.Ctx.In = &h1In{inCommon: common, head: head}
+		upr.Header.SetMethodBytes(head.Method)
+		upr.Header.SetRequestURIBytes(head.Target)
+		for _, f := range head.Fields {
+			upr.Header.AddBytesKV(f.Name, f.Value)
+		}
 	case "http2":
 		r2 := req.Clone(context.Background())
 		r2.ProtoMajor, r2.ProtoMinor, r2.Proto = 2, 0, "HTTP/2.0"

@@ -21,6 +21,7 @@ import (
 	"tollgate/internal/config"
 	"tollgate/internal/discovery"
 	"tollgate/internal/edge"
+	"tollgate/internal/h1"
 	"tollgate/internal/health"
 	"tollgate/internal/plugin"
 	"tollgate/internal/proxy"
@@ -62,6 +63,9 @@ type Options struct {
 	ParkAfter time.Duration
 	// Edge is the strictness policy for HTTP/1.1 request heads (edge.DefaultPolicy when zero).
 	Edge edge.Policy
+	// HTTP1Engine serves HTTP/1.1 on the proxy listener: EngineFasthttp (the default, when
+	// empty) or EngineCodec, the gateway's own codec (internal/h1).
+	HTTP1Engine string
 	// KongPriorityQuirk reproduces Kong 3.9's 32-bit route priority arithmetic (opt-in).
 	KongPriorityQuirk bool
 	// Watch reloads the config file when it changes.
@@ -91,7 +95,8 @@ type Server struct {
 	proxy      *proxy.Proxy
 
 	fast   *fasthttp.Server
-	parker *parker // nil when parking is off
+	h1     *h1.Server // instead of fast with EngineCodec
+	parker *parker    // nil when parking is off
 	//lint:ignore SA1019 see serveH2: x/net's server is the one that serves handed-over connections
 	h2        *http2.Server
 	h2base    *http.Server
@@ -130,6 +135,13 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.ClientBodyTimeout == 0 {
 		opts.ClientBodyTimeout = 60 * time.Second
+	}
+	switch opts.HTTP1Engine {
+	case "":
+		opts.HTTP1Engine = EngineFasthttp
+	case EngineFasthttp, EngineCodec:
+	default:
+		return nil, fmt.Errorf("http1 engine %q: want %s or %s", opts.HTTP1Engine, EngineFasthttp, EngineCodec)
 	}
 	s := &Server{opts: opts, log: opts.Log, transports: proxy.NewTransports(), health: health.New(opts.Log), serving: make(chan struct{})}
 	s.breakers = circuit.NewRegistry(circuit.Options{OnChange: func(c circuit.Change) {
@@ -343,6 +355,16 @@ func (s *Server) Run(ctx context.Context) error {
 			closeAll()
 			return fmt.Errorf("configure http2: %w", err)
 		}
+		if s.opts.HTTP1Engine == EngineCodec {
+			// The codec applies the edge rules in its parser, so it needs neither the edge
+			// tracker nor fasthttp's hooks; idle connections are not parked (yet).
+			s.h1 = s.newH1(port)
+			ln := sniffListener{Listener: newLimitListener(lingerListener{proxyLn}, s.opts.Conns, s.log), s: s}
+			go func() { errc <- s.h1.Serve(ln) }()
+		}
+	}
+	if proxyLn != nil && s.h1 == nil {
+		port := proxyLn.Addr().(*net.TCPAddr).Port
 		s.fast = &fasthttp.Server{
 			Handler:                       s.fastHandler(port),
 			ErrorHandler:                  s.proxy.ParseError,
@@ -406,7 +428,7 @@ func (s *Server) Run(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, h1.ErrServerClosed) {
 			closeAll()
 			s.parker.stop()
 			return err
@@ -430,6 +452,16 @@ func (s *Server) drain() error {
 			}
 		}()
 		_ = s.h2base.Shutdown(ctx) // sends GOAWAY to HTTP/2 connections
+	}
+	if s.h1 != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.h1.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				s.log.Warn("proxy listener shutdown", "error", err)
+			}
+		}()
+		_ = s.h2base.Shutdown(ctx)
 	}
 	for _, hs := range []*http.Server{s.admin, s.status, s.debug} {
 		if hs != nil {

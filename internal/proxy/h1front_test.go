@@ -1,0 +1,137 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"tollgate/internal/edge"
+	"tollgate/internal/h1"
+)
+
+// clientConn is a client connection whose requests are a fixed byte stream; what the
+// gateway answers is collected.
+type clientConn struct {
+	in  bytes.Reader
+	out bytes.Buffer
+}
+
+func (m *clientConn) Read(p []byte) (int, error)  { return m.in.Read(p) }
+func (m *clientConn) Write(p []byte) (int, error) { return m.out.Write(p) }
+func (m *clientConn) Close() error                { return nil }
+func (m *clientConn) LocalAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8000}
+}
+func (m *clientConn) RemoteAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 50000}
+}
+func (m *clientConn) SetDeadline(time.Time) error      { return nil }
+func (m *clientConn) SetReadDeadline(time.Time) error  { return nil }
+func (m *clientConn) SetWriteDeadline(time.Time) error { return nil }
+
+func codecServer(p *Proxy) *h1.Server {
+	return &h1.Server{
+		Handler: h1.HandlerFunc(func(w *h1.ResponseWriter, r *h1.Request) { p.ServeH1(w, r, "http", 8000) }),
+		Refuse:  p.RefuseH1,
+	}
+}
+
+// TestServeH1 proxies pipelined requests through the codec front end to the canned upstream
+// and reads the answers with net/http's reader.
+func TestServeH1(t *testing.T) {
+	r := newHandlerRig(t, benchPlainConfig)
+	s := codecServer(r.p)
+	c := &clientConn{}
+	c.in.Reset([]byte("GET /plain/a?x=1 HTTP/1.1\r\nHost: gw.example\r\n\r\n" +
+		"POST /plain/b HTTP/1.1\r\nHost: gw.example\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n" +
+		"HEAD /plain/c HTTP/1.1\r\nHost: gw.example\r\n\r\n" +
+		"GET /nowhere HTTP/1.1\r\nHost: gw.example\r\nAccept: application/json\r\n\r\n" +
+		"GET /plain/d HTTP/1.1\r\nHost: gw.example\r\nX_Bad: 1\r\n\r\n" +
+		"GET /plain/e HTTP/1.1\nHost: gw.example\r\n\r\n"))
+	if err := s.ServeConn(c); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(&c.out)
+	for i, want := range []struct {
+		method, body string
+		status       int
+	}{
+		{"GET", "hello from upstream", 200},
+		{"POST", "hello from upstream", 200},
+		{"HEAD", "", 200},
+		{"GET", `"message":"no Route matched with those values"`, 404},
+		{"GET", "hello from upstream", 200}, // the underscore field is dropped, not refused
+		{"GET", `"message":"bare LF line ending"`, 400},
+	} {
+		resp, err := http.ReadResponse(br, &http.Request{Method: want.method})
+		if err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != want.status || !strings.Contains(string(body), want.body) || (want.body == "" && len(body) != 0) {
+			t.Fatalf("response %d: %d %q", i, resp.StatusCode, body)
+		}
+		if resp.Header.Get("Date") == "" || resp.Header.Get("X-Tollgate-Request-Id") == "" {
+			t.Fatalf("response %d lacks Date or the request id: %v", i, resp.Header)
+		}
+		if want.method == "HEAD" && resp.ContentLength != int64(len("hello from upstream")) {
+			t.Fatalf("HEAD: Content-Length %d", resp.ContentLength)
+		}
+	}
+	if r.p.Inflight.Load() != 0 {
+		t.Fatalf("%d requests still in flight", r.p.Inflight.Load())
+	}
+}
+
+// BenchmarkEngines serves the same pipelined GETs through each HTTP/1.1 engine with the
+// gateway on top, the upstream canned: the engine's loop, the edge rules and the handler,
+// without sockets.
+func BenchmarkEngines(b *testing.B) {
+	const perConn = 100
+	stream := []byte(strings.Repeat("GET /plain/bench HTTP/1.1\r\nHost: gw.example\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n", perConn))
+	r := newHandlerRig(b, benchPlainConfig)
+	pol := edge.DefaultPolicy()
+	fast := &fasthttp.Server{
+		Handler: func(rc *fasthttp.RequestCtx) {
+			if v, drops := pol.CheckRequest(rc); !v.OK() {
+				r.p.Refuse(rc, v.Status, v.Reason)
+				return
+			} else {
+				drops.Apply(&rc.Request.Header)
+			}
+			r.p.ServeFast(rc, "http", 8000)
+		},
+		NoDefaultServerHeader: true, NoDefaultContentType: true, StreamRequestBody: true,
+		DisablePreParseMultipartForm: true, ReadBufferSize: 61 << 10, WriteBufferSize: 16 << 10,
+	}
+	codec := codecServer(r.p)
+	for _, bc := range []struct {
+		name  string
+		serve func(c net.Conn) error
+	}{
+		{"fasthttp", func(c net.Conn) error { return fast.ServeConn(edge.NewConn(c)) }},
+		{"codec", codec.ServeConn},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			c := &clientConn{}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if i%perConn == 0 {
+					c.in.Reset(stream)
+					c.out.Reset()
+					_ = bc.serve(c)
+				}
+			}
+			if n := strings.Count(c.out.String(), "HTTP/1.1 200 OK\r\n"); n != perConn {
+				b.Fatalf("%d answers of %d", n, perConn)
+			}
+		})
+	}
+}
