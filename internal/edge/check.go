@@ -577,9 +577,9 @@ func validAuthority(a []byte) bool {
 	// ':' and brackets belong to an IP literal only ("[::1]"): "x:80:81" has two ports to
 	// choose from, and fasthttp refuses it, so the codec's parser must too
 	if len(host) > 0 && host[0] == '[' {
-		return len(host) > 2 && host[len(host)-1] == ']' && bytes.IndexAny(host[1:len(host)-1], "[]") < 0
+		return len(host) > 2 && host[len(host)-1] == ']' && !bytes.ContainsAny(host[1:len(host)-1], "[]")
 	}
-	return bytes.IndexAny(host, ":[]") < 0
+	return !bytes.ContainsAny(host, ":[]")
 }
 
 // Drops names the header fields Check wants removed. It points into the raw
