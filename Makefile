@@ -53,7 +53,7 @@ test: lint
 # The side-by-side benchmark (bench/README.md): Tollgate, the upstream direct, nginx, HAProxy,
 # nginx+Lua, Caddy and Traefik; writes bench/results/latest.md and latest.png (~8 min).
 bench: bench-peers
-	PATH="$(CURDIR)/bin/peers:$$PATH" $(GO) run ./bench/harness -mode full
+	PATH="$(CURDIR)/bin/peers:$$PATH" $(GO) run ./bench/harness -mode full -codec
 
 # Caddy and Traefik, built once into bin/peers (bench/peers/build.sh).
 bench-peers:
@@ -61,7 +61,7 @@ bench-peers:
 
 # The same in under a minute, for development.
 bench-quick:
-	PATH="$(CURDIR)/bin/peers:$$PATH" $(GO) run ./bench/harness -mode quick
+	PATH="$(CURDIR)/bin/peers:$$PATH" $(GO) run ./bench/harness -mode quick -codec
 
 # The go test benchmarks beside the hot code.
 bench-micro:

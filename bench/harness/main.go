@@ -86,6 +86,7 @@ type config struct {
 	traefik    string
 	compare    string // a prebuilt Tollgate binary measured beside the current one
 	floor      bool   // measure the engine spike's minimal proxies too (fasthttp-min, codec-min)
+	codec      bool   // measure Tollgate on its own HTTP/1.1 codec too (tollgate-codec)
 	loadCore   int
 	proxyCore  int
 	commandTxt string
@@ -208,6 +209,7 @@ func newHarness(args []string, out io.Writer) (*harness, error) {
 	traefik := fs.String("traefik", "", "Traefik binary (default: command -v traefik)")
 	budget := fs.Int("budget", 0, "seconds of measuring to fit in (0: the mode's)")
 	compare := fs.String("compare", "", "a prebuilt Tollgate binary (e.g. of an earlier commit) measured as tollgate-b beside the current build: the A/B check of a change")
+	codec := fs.Bool("codec", false, "also measure Tollgate on its own HTTP/1.1 codec (--http1-engine codec) as tollgate-codec, beside Tollgate on fasthttp (HTTP/1.1 scenarios)")
 	floor := fs.Bool("floor", false, "also measure the engine spike's minimal proxies (HTTP/1.1 scenarios): fasthttp-min (bench/spike/fasthttp), the engine's own cost and the floor for Tollgate's, and codec-min (bench/spike/codec), the strict hand-written codec: what a leaner engine would cost")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -254,7 +256,7 @@ func newHarness(args []string, out io.Writer) (*harness, error) {
 		cfg.budget = *budget
 	}
 	cfg.caddy, cfg.traefik, cfg.tollgate = *caddy, *traefik, *tg
-	cfg.compare, cfg.floor = *compare, *floor
+	cfg.compare, cfg.floor, cfg.codec = *compare, *floor, *codec
 	cfg.commandTxt = "go run ./bench/harness " + strings.Join(args, " ")
 	h := &harness{cfg: cfg, out: out, ports: map[int]bool{}, targets: map[string]*target{}}
 	h.root, err = repoRoot()
@@ -551,6 +553,9 @@ func (h *harness) scenarios() []scenario {
 			if h.cfg.compare != "" {
 				s.targets = append(slices.Clone(s.targets), "tollgate-b")
 			}
+			if h.cfg.codec && s.kind != "h2" {
+				s.targets = append(slices.Clone(s.targets), "tollgate-codec")
+			}
 			if h.cfg.floor && s.kind != "h2" {
 				s.targets = append(slices.Clone(s.targets), "fasthttp-min", "codec-min")
 			}
@@ -585,15 +590,16 @@ func (h *harness) startAll() error {
 		name string
 		fn   func(t *target) (*proc, error)
 	}
-	tollgate := func(name, conf string) func(t *target) (*proc, error) {
+	tollgate := func(name, conf string, extra ...string) func(t *target) (*proc, error) {
 		return func(t *target) (*proc, error) {
 			f := filepath.Join(h.work, name+".yaml")
 			if err := os.WriteFile(f, []byte(conf), 0o644); err != nil {
 				return nil, err
 			}
 			t.h2port = t.port
-			return h.startProc(name, pc, g1, h.cfg.tollgate, "run", "--config", f, "--proxy-listen",
-				fmt.Sprintf("127.0.0.1:%d", t.port), "--admin-listen", "", "--log-level", "warn", "--watch=false")
+			args := append([]string{h.cfg.tollgate, "run", "--config", f, "--proxy-listen",
+				fmt.Sprintf("127.0.0.1:%d", t.port), "--admin-listen", "", "--log-level", "warn", "--watch=false"}, extra...)
+			return h.startProc(name, pc, g1, args...)
 		}
 	}
 	nginx := func(name string, lua bool) func(t *target) (*proc, error) {
@@ -635,6 +641,7 @@ func (h *harness) startAll() error {
 			return h.startProc("direct", pc, g1, h.self, "upstream", "-h1", strconv.Itoa(t.port), "-h2c", strconv.Itoa(t.h2port))
 		}},
 		{"tollgate", tollgate("tollgate", tollgateConfig(h.upPort, false))},
+		{"tollgate-codec", tollgate("tollgate-codec", tollgateConfig(h.upPort, false), "--http1-engine", "codec")},
 		{"tollgate-plugins", tollgate("tollgate-plugins", tollgateConfig(h.upPort, true))},
 		{"tollgate-10k", tollgate("tollgate-10k", tollgateManyRoutes(h.upPort, 10000))},
 		{"tollgate-b", func(t *target) (*proc, error) {

@@ -234,6 +234,7 @@ func (w *ResponseWriter) Hijack() (c net.Conn, rest []byte, err error) {
 	}
 	cn := w.cn
 	w.hijacked = true
+	cn.s.state(cn.c, StateHijacked)
 	rest = append([]byte(nil), cn.buf[cn.r:cn.w]...)
 	cn.r = cn.w
 	return cn.c, rest, nil

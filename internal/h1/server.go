@@ -78,6 +78,13 @@ type Server struct {
 	// ReadBufferSize is a connection's first read buffer; it grows up to
 	// the head bound when a head needs it. 0: DefaultReadBufferSize.
 	ReadBufferSize int
+	// ConnState, when set, is told where each connection is: StateNew when
+	// ServeConn starts on it, StateIdle when it waits for a request after
+	// answering one, StateActive when the first byte of a request is in,
+	// StateHijacked when a handler takes it over. Called on the
+	// connection's own goroutine; the gateway parks idle connections with it
+	// (internal/server, park.go).
+	ConnState func(net.Conn, ConnState)
 	// MaxDrain is how much of a body the handler left unread is read and
 	// thrown away to keep the connection; a longer rest closes it instead.
 	// 0: DefaultMaxDrain.
@@ -89,6 +96,23 @@ type Server struct {
 	conns     map[*conn]struct{}
 	listeners map[net.Listener]struct{}
 	closing   atomic.Bool
+}
+
+// ConnState is where a connection is, for Server.ConnState.
+type ConnState int
+
+// Connection states.
+const (
+	StateNew ConnState = iota
+	StateIdle
+	StateActive
+	StateHijacked
+)
+
+func (s *Server) state(c net.Conn, st ConnState) {
+	if s.ConnState != nil {
+		s.ConnState(c, st)
+	}
 }
 
 // ErrServerClosed is what Serve returns after Shutdown.
@@ -202,6 +226,7 @@ func (s *Server) ServeConn(c net.Conn) error {
 	cn.c = c
 	cn.bw.Reset(&cn.out)
 	s.track(cn, true)
+	s.state(c, StateNew)
 	err := cn.serveSafe()
 	s.track(cn, false)
 	var pe *PanicError
@@ -409,6 +434,10 @@ func (cn *conn) readHead() error {
 			cn.buf = grown
 		}
 		started := cn.w > cn.r
+		if !started && cn.reqs > 0 && headStart.IsZero() {
+			// before the wait's deadline: a ConnState hook may shape it (parking)
+			cn.s.state(cn.c, StateIdle)
+		}
 		switch {
 		case started && cn.s.HeaderTimeout > 0 && headStart.IsZero():
 			headStart = time.Now()
@@ -429,6 +458,9 @@ func (cn *conn) readHead() error {
 		}
 		k, err := cn.c.Read(cn.buf[cn.w:])
 		cn.idle.Store(false)
+		if k > 0 && !started {
+			cn.s.state(cn.c, StateActive)
+		}
 		cn.w += k
 		// The header deadline is set only when a head needs a second read (the switch
 		// above, on the next turn): most heads arrive whole in one read, and a deadline per

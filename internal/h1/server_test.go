@@ -9,8 +9,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -670,5 +672,43 @@ func TestShutdown(t *testing.T) {
 	defer cancel()
 	if err := s2.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Shutdown past its deadline: %v", err)
+	}
+}
+
+// TestConnState pins the order of ConnState calls the parker relies on: New, then Active at
+// the first byte of each request and Idle before each wait for the next, Hijacked on a
+// takeover; pipelined requests behind a first one cause no Idle.
+func TestConnState(t *testing.T) {
+	var mu sync.Mutex
+	var states []ConnState
+	s := &Server{ConnState: func(_ net.Conn, st ConnState) {
+		mu.Lock()
+		states = append(states, st)
+		mu.Unlock()
+	}}
+	ts := startServer(t, s)
+	cl := ts.dial(t)
+	cl.send("GET /echo HTTP/1.1\r\nHost: a\r\n\r\n")
+	cl.read("GET")
+	cl.send("GET /echo HTTP/1.1\r\nHost: a\r\n\r\nGET /echo HTTP/1.1\r\nHost: a\r\n\r\n")
+	cl.read("GET")
+	cl.read("GET")
+	cl.send("GET /hijack HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\n")
+	if resp, err := http.ReadResponse(cl.br, nil); err != nil || resp.StatusCode != 101 {
+		t.Fatalf("upgrade: %v", err)
+	}
+	want := []ConnState{StateNew, StateActive, StateIdle, StateActive, StateIdle, StateActive, StateHijacked}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		mu.Lock()
+		got := slices.Clone(states)
+		mu.Unlock()
+		if slices.Equal(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("states %v, want %v", got, want)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -21,7 +21,7 @@ const (
 	EngineFasthttp = "fasthttp"
 	// EngineCodec is the gateway's own codec, internal/h1 (ADR 0002): the edge rules are
 	// applied by its parser in the one pass that reads the head. Not yet the default: see
-	// the ADR for what it still lacks (parking of idle connections).
+	// the ADR.
 	EngineCodec = "codec"
 )
 

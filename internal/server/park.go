@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"tollgate/internal/h1"
 )
 
 // Parking idle keep-alive connections.
@@ -60,11 +62,13 @@ const (
 	connClosed
 )
 
-// parker parks the proxy listener's idle HTTP/1.1 connections and serves them again.
+// parker parks the proxy listener's idle HTTP/1.1 connections and serves them again, for
+// either engine: fasthttp (its ConnState hook is connState) or the gateway's codec
+// (h1State).
 type parker struct {
-	engine    *fasthttp.Server
-	delay     time.Duration // idle time before a connection parks
-	keepalive time.Duration // the engine's IdleTimeout: the deadline it sets for the next request
+	serve     func(net.Conn) error // the engine's ServeConn
+	delay     time.Duration        // idle time before a connection parks
+	keepalive time.Duration        // the engine's IdleTimeout: the deadline it sets for the next request
 	log       *slog.Logger
 
 	mu      sync.Mutex
@@ -78,11 +82,11 @@ type parker struct {
 
 // newParker returns nil (no parking) when delay is zero or not shorter than the keep-alive
 // timeout.
-func newParker(engine *fasthttp.Server, delay, keepalive time.Duration, log *slog.Logger) *parker {
+func newParker(serve func(net.Conn) error, delay, keepalive time.Duration, log *slog.Logger) *parker {
 	if delay <= 0 || delay >= keepalive || !canPark {
 		return nil
 	}
-	p := &parker{engine: engine, delay: delay, keepalive: keepalive, log: log,
+	p := &parker{serve: serve, delay: delay, keepalive: keepalive, log: log,
 		parked: map[*parkConn]struct{}{}, done: make(chan struct{})}
 	go p.collect()
 	return p
@@ -147,9 +151,26 @@ func (p *parker) connState(c net.Conn, st fasthttp.ConnState) {
 	}
 }
 
+// h1State is the codec's ConnState hook; its states mean what fasthttp's do.
+func (p *parker) h1State(c net.Conn, st h1.ConnState) {
+	switch st {
+	case h1.StateNew:
+		p.connState(c, fasthttp.StateNew)
+	case h1.StateIdle:
+		p.connState(c, fasthttp.StateIdle)
+	case h1.StateActive:
+		p.connState(c, fasthttp.StateActive)
+	case h1.StateHijacked:
+		p.connState(c, fasthttp.StateHijacked)
+	}
+}
+
 // parkConnOf finds the parkConn under the engine's view of a connection: the edge tracker
-// wraps it directly.
+// wraps it directly for fasthttp; the codec is handed the parkConn itself.
 func parkConnOf(c net.Conn) *parkConn {
+	if pc, ok := c.(*parkConn); ok {
+		return pc
+	}
 	if w, ok := c.(interface{ NetConn() net.Conn }); ok {
 		pc, _ := w.NetConn().(*parkConn)
 		return pc
@@ -254,7 +275,7 @@ func (p *parker) wait(c *parkConn) {
 	if r, isEdge := c.outer.(interface{ Rebase() }); isEdge {
 		r.Rebase() // the engine numbers this serve's requests from 1 again
 	}
-	if err := p.engine.ServeConn(c.outer); err != nil {
+	if err := p.serve(c.outer); err != nil {
 		p.log.Debug("serving a connection after it was parked", "error", err)
 	}
 }

@@ -356,10 +356,14 @@ func (s *Server) Run(ctx context.Context) error {
 			return fmt.Errorf("configure http2: %w", err)
 		}
 		if s.opts.HTTP1Engine == EngineCodec {
-			// The codec applies the edge rules in its parser, so it needs neither the edge
-			// tracker nor fasthttp's hooks; idle connections are not parked (yet).
+			// The codec applies the edge rules in its parser, so it needs no edge tracker;
+			// the parker sits right under it, as under the tracker for fasthttp.
 			s.h1 = s.newH1(port)
-			ln := sniffListener{Listener: newLimitListener(lingerListener{proxyLn}, s.opts.Conns, s.log), s: s}
+			var ln net.Listener = sniffListener{Listener: newLimitListener(lingerListener{proxyLn}, s.opts.Conns, s.log), s: s}
+			if s.parker = newParker(s.h1.ServeConn, s.opts.ParkAfter, s.opts.KeepaliveTimeout, s.log); s.parker != nil {
+				ln = parkListener{Listener: ln, p: s.parker}
+				s.h1.ConnState = s.parker.h1State
+			}
 			go func() { errc <- s.h1.Serve(ln) }()
 		}
 	}
@@ -399,7 +403,7 @@ func (s *Server) Run(ctx context.Context) error {
 		// still holds its slot until it closes.
 		limited := newLimitListener(lingerListener{proxyLn}, s.opts.Conns, s.log)
 		var ln net.Listener = sniffListener{Listener: limited, s: s}
-		if s.parker = newParker(s.fast, s.opts.ParkAfter, s.opts.KeepaliveTimeout, s.log); s.parker != nil {
+		if s.parker = newParker(s.fast.ServeConn, s.opts.ParkAfter, s.opts.KeepaliveTimeout, s.log); s.parker != nil {
 			ln = parkListener{Listener: ln, p: s.parker}
 			s.fast.ConnState = s.parker.connState
 			// The engine's goroutines that served parked connections end after as long:

@@ -37,15 +37,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// skipOnCodec skips a test of something the codec HTTP/1.1 engine does not do yet, when the
-// suite runs on it (TOLLGATE_HTTP1_ENGINE=codec, as `make test` runs it a second time).
-func skipOnCodec(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("TOLLGATE_HTTP1_ENGINE") == "codec" {
-		t.Skip("codec engine: " + why)
-	}
-}
-
 // gateway is one running tollgate process.
 type gateway struct {
 	t        *testing.T

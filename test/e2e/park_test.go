@@ -138,7 +138,6 @@ func waitParked(t *testing.T, g *gateway, n int) {
 // engine and comes back to it with its next request, keeping every promise a connection that
 // stayed makes: the answer, the edge checks, the keep-alive timeout, pipelining, upgrades.
 func TestIdleParking(t *testing.T) {
-	skipOnCodec(t, "idle connections are not parked on the codec engine yet")
 	up := startEcho(t, "up")
 	cfg := sprintf("_format_version: \"3.0\"\nservices:\n- name: s\n  url: %s\n  routes: [{name: r, paths: [/]}]\n", up.URL)
 	g := startGateway(t, cfg, "--park-idle-after", "150ms", "--keepalive-timeout", "3s")
@@ -298,7 +297,6 @@ func TestIdleParking(t *testing.T) {
 // TestShutdownClosesParked: parked connections are idle keep-alives, closed at shutdown
 // without waiting for the drain period.
 func TestShutdownClosesParked(t *testing.T) {
-	skipOnCodec(t, "idle connections are not parked on the codec engine yet")
 	up := startEcho(t, "up")
 	g := startGateway(t, sprintf("_format_version: \"3.0\"\nservices:\n- name: s\n  url: %s\n  routes: [{name: r, paths: [/]}]\n", up.URL),
 		"--park-idle-after", "100ms", "--drain-timeout", "20s")
@@ -339,7 +337,6 @@ func startWS(t *testing.T, up *websocket.Upgrader) string {
 // TestParkingChurn: many connections park and come back at once, over and over, while others
 // stay busy; every answer is the right one, and once the clients close nothing stays parked.
 func TestParkingChurn(t *testing.T) {
-	skipOnCodec(t, "idle connections are not parked on the codec engine yet")
 	up := startEcho(t, "up")
 	g := startGateway(t, sprintf("_format_version: \"3.0\"\nservices:\n- name: s\n  url: %s\n  routes: [{name: r, paths: [/]}]\n", up.URL),
 		"--park-idle-after", "50ms")
