@@ -427,7 +427,16 @@ func (g *h2Guard) Write(p []byte) (int, error) {
 // write is in progress and the last one ended on a frame boundary (else a frame would be
 // cut), then closes.
 func (g *h2Guard) Close() error {
-	if why := g.abuse.Load(); why != h2AbuseNone && g.wmu.TryLock() {
+	why := g.abuse.Load()
+	locked := false
+	// a write in progress (x/net answering a frame that came before the abuse) usually ends
+	// within microseconds: wait for it a little rather than close without GOAWAY
+	for end := time.Now().Add(100 * time.Millisecond); why != h2AbuseNone && !locked && time.Now().Before(end); {
+		if locked = g.wmu.TryLock(); !locked {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if locked {
 		if g.whdrN == 0 && g.wleft == 0 && !g.sent {
 			g.sent = true
 			debug := h2AbuseText(why)
@@ -438,7 +447,9 @@ func (g *h2Guard) Close() error {
 			binary.BigEndian.PutUint32(f[13:], uint32(http2.ErrCodeEnhanceYourCalm))
 			copy(f[17:], debug)
 			_ = g.Conn.SetWriteDeadline(time.Now().Add(time.Second))
-			_, _ = g.Conn.Write(f)
+			if _, err := g.Conn.Write(f); err == nil {
+				briefLinger(g.Conn)
+			}
 		}
 		g.wmu.Unlock()
 	}

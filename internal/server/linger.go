@@ -35,7 +35,23 @@ func (l lingerListener) Accept() (net.Conn, error) {
 
 type lingerConn struct {
 	*net.TCPConn
-	off atomic.Bool
+	off   atomic.Bool
+	brief atomic.Bool // linger for briefLingerTime only (after an HTTP/2 GOAWAY)
+}
+
+// briefLingerTime bounds the lingering close of an HTTP/2 connection the gateway ended with
+// GOAWAY (Envoy's delayed_close_timeout, 1 s): long enough for the client to read the GOAWAY
+// before the close, which with its frames still unread would reach it as a reset that
+// discards the GOAWAY; short enough that an attacker still flooding costs little.
+const briefLingerTime = time.Second
+
+// briefLinger turns a short lingering close back on for the connection under c, which
+// noLinger turned off when HTTP/2 took it over.
+func briefLinger(c net.Conn) {
+	if lc, ok := innerConn(c, true).(*lingerConn); ok {
+		lc.brief.Store(true)
+		lc.off.Store(false)
+	}
 }
 
 // noLinger turns lingering off for the connection under c (HTTP/2 takes it over: it ends
@@ -63,6 +79,8 @@ func innerConn(c net.Conn, throughTLS bool) net.Conn {
 			c = w.Conn
 		case *hijacked:
 			c = w.Conn
+		case *parkConn:
+			c = w.Conn
 		case *tls.Conn:
 			if !throughTLS {
 				return nil
@@ -86,9 +104,13 @@ func (c *lingerConn) Close() error {
 	if err := c.TCPConn.CloseWrite(); err != nil {
 		return c.TCPConn.Close()
 	}
+	total := lingerTime
+	if c.brief.Load() {
+		total = briefLingerTime
+	}
 	go func() {
 		defer c.TCPConn.Close()
-		end := time.Now().Add(lingerTime)
+		end := time.Now().Add(total)
 		buf := make([]byte, 16<<10)
 		for time.Now().Before(end) {
 			next := time.Now().Add(lingerTimeout)
