@@ -45,7 +45,12 @@ func (p *Proxy) ServeFast(rc *fasthttp.RequestCtx, scheme string, listenPort int
 				st.bodySource, st.bodySize = &st.reply, len(b)
 			}
 		}
-		st.upgrade = isWebSocketUpgrade(h.PeekCanonical(s2b("Connection")), h.PeekCanonical(s2b("Upgrade"))) && h.IsGet()
+		// Connection is looked up only for a request with an Upgrade field: without one,
+		// isWebSocketUpgrade is false whatever Connection says
+		st.upgrade = false
+		if up := h.PeekCanonical(s2b("Upgrade")); len(up) > 0 {
+			st.upgrade = isWebSocketUpgrade(h.PeekCanonical(s2b("Connection")), up) && h.IsGet()
+		}
 		p.serveSafe(st)
 	}
 	p.writeFast(rc, st)

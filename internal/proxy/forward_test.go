@@ -73,7 +73,8 @@ func TestSanitizeUpstream(t *testing.T) {
 			if err := h.Read(bufio.NewReader(strings.NewReader(raw))); err != nil {
 				t.Fatal(err)
 			}
-			sanitizeUpstream(&h, tc.upgrade)
+			fs, _ := upstreamFields(&h, "", nil)
+			sanitizeUpstream(&h, tc.upgrade, fs)
 			out := h.String()
 			for _, k := range tc.gone {
 				if strings.Contains(strings.ToLower(out), "\n"+strings.ToLower(k)+":") {
@@ -156,11 +157,14 @@ func BenchmarkSanitize(b *testing.B) {
 		if err := respIn.Read(bufio.NewReader(strings.NewReader(hd.resp))); err != nil {
 			b.Fatal(err)
 		}
+		var buf []byte
 		b.Run(hd.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				reqIn.CopyTo(&req)
-				sanitizeUpstream(&req, false)
+				var fs fieldSet
+				fs, buf = upstreamFields(&req, "", buf)
+				sanitizeUpstream(&req, false, fs)
 				respIn.CopyTo(&resp)
 				sanitizeResponse(&resp)
 			}

@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"bufio"
 	"errors"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"strings"
@@ -66,6 +68,7 @@ type rig struct {
 	// are the gateway's alone
 	quiet atomic.Bool
 	xff   atomic.Value // the last upstream request's X-Forwarded-For
+	head  atomic.Value // the last upstream request's header fields, as "Name: value" lines
 }
 
 func newRig(tb testing.TB, cfgYAML string, specs ...plugin.Spec) *rig {
@@ -76,6 +79,11 @@ func newRig(tb testing.TB, cfgYAML string, specs ...plugin.Spec) *rig {
 		if !r.quiet.Load() {
 			r.seen.Store(string(rc.RequestURI()) + " probe=" + string(rc.Request.Header.Peek("X-Probe")))
 			r.xff.Store(string(rc.Request.Header.Peek("X-Forwarded-For")))
+			var lines []string
+			for k, v := range rc.Request.Header.All() {
+				lines = append(lines, string(k)+": "+string(v))
+			}
+			r.head.Store(lines)
 		}
 		rc.SetContentType("text/plain")
 		rc.SetBodyString("hello from upstream")
@@ -278,5 +286,146 @@ func TestXForwardedForAppend(t *testing.T) {
 				t.Errorf("X-Forwarded-For %q: no client value was sent", got)
 			}
 		})
+	}
+}
+
+// TestGatewayHeadersReplaceClients: every forwarding header the gateway sets reaches the
+// upstream once, with the gateway's value, and no hop-by-hop header reaches it, whether the
+// client sent none, one, an empty one or several of it. The requests reuse the pooled request
+// state in many orders, some of which land an empty value in a slot the engine's field list
+// had not used before, where the engine stores it as nil (see TestUpstreamFieldsEmptyValue):
+// before upstreamFields, such a field looked absent and stayed (an empty Proxy-Authorization,
+// say, or the first of two X-Forwarded-Path fields, with the client's second one beside the
+// gateway's).
+func TestGatewayHeadersReplaceClients(t *testing.T) {
+	r := newRig(t, rigConfig)
+	gateway := []string{"X-Forwarded-For", "Via", "X-Forwarded-Proto", "X-Forwarded-Host",
+		"X-Forwarded-Port", "X-Forwarded-Path", "X-Forwarded-Prefix", "X-Real-Ip", DefaultRequestIDHeader}
+	hop := []string{"Keep-Alive", "Proxy", "Proxy-Authorization", "Proxy-Authenticate", "Proxy-Connection"}
+	sends := map[string][]string{
+		"none":  nil,
+		"one":   {"evil"},
+		"empty": {""},
+		"two":   {"", "evil"},
+		"three": {"evil", "", "evil"},
+	}
+	kinds := []string{"none", "one", "empty", "two", "three"}
+	for seed := range 64 {
+		rng := rand.New(rand.NewPCG(uint64(seed), 1))
+		for i := range 12 {
+			kind := kinds[rng.IntN(len(kinds))]
+			var req fasthttp.Request
+			var resp fasthttp.Response
+			req.SetRequestURI("http://gw/plain/a")
+			for _, name := range append(gateway, hop...) {
+				for _, v := range sends[kind] {
+					req.Header.Add(name, v)
+				}
+			}
+			if err := r.client.DoTimeout(&req, &resp, 5*time.Second); err != nil || resp.StatusCode() != 200 {
+				t.Fatalf("seed %d request %d (%s): %v %d", seed, i, kind, err, resp.StatusCode())
+			}
+			lines, _ := r.head.Load().([]string)
+			got := map[string][]string{}
+			for _, l := range lines {
+				k, v, _ := strings.Cut(l, ": ")
+				got[k] = append(got[k], v)
+			}
+			for _, name := range gateway {
+				vs := got[name]
+				if len(vs) != 1 {
+					t.Errorf("seed %d request %d (%s): %d %s fields upstream %q, want 1", seed, i, kind, len(vs), name, vs)
+					continue
+				}
+				switch name {
+				case "X-Forwarded-For", "Via":
+					// the client's values joined, then the gateway's entry
+					if want := strings.Join(sends[kind], ", "); !strings.HasPrefix(vs[0], want) {
+						t.Errorf("seed %d request %d (%s): %s %q, want it to begin with %q", seed, i, kind, name, vs[0], want)
+					}
+				case "X-Real-Ip":
+					// the in-memory pipe has no address: the gateway's value is empty here
+					if vs[0] != "" {
+						t.Errorf("seed %d request %d (%s): %s %q is the client's", seed, i, kind, name, vs[0])
+					}
+				default:
+					if vs[0] == "evil" || vs[0] == "" {
+						t.Errorf("seed %d request %d (%s): %s %q is the client's", seed, i, kind, name, vs[0])
+					}
+				}
+			}
+			for _, name := range hop {
+				if vs := got[name]; len(vs) != 0 {
+					t.Errorf("seed %d request %d (%s): hop-by-hop %s reached the upstream: %q", seed, i, kind, name, vs)
+				}
+			}
+		}
+	}
+}
+
+// TestUpstreamFieldsEmptyValue: a field with an empty value that the engine stores as nil (in a
+// slot of its list not used before) peeks as absent, and upstreamFields still sees it.
+func TestUpstreamFieldsEmptyValue(t *testing.T) {
+	var h fasthttp.RequestHeader
+	h.Add("X-A", "1")
+	h.Add("X-B", "1")
+	h.Add("X-C", "1") // the list has room for a fourth field, never used
+	h.Add("X-Real-Ip", "")
+	h.Add("X-Real-Ip", "6.6.6.6")
+	if h.PeekCanonical([]byte("X-Real-Ip")) != nil {
+		t.Log("the engine no longer stores this empty value as nil; the test shows nothing more")
+	}
+	fs, _ := upstreamFields(&h, DefaultRequestIDHeader, nil)
+	if fs&fXRealIP == 0 {
+		t.Fatalf("upstreamFields misses X-Real-Ip: %b", fs)
+	}
+	setOnly(&h, "X-Real-Ip", []byte("127.0.0.1"), true)
+	if got := h.PeekAll("X-Real-Ip"); len(got) != 1 || string(got[0]) != "127.0.0.1" {
+		t.Errorf("X-Real-Ip fields after setOnly: %q", got)
+	}
+}
+
+// TestUpstreamFields: every name of fieldSet is found in the form the engine stores it, the
+// request id header under its configured name, and announced trailers count as all names.
+func TestUpstreamFields(t *testing.T) {
+	names := map[string]fieldSet{
+		"Connection": fConnection, "Keep-Alive": fKeepAlive, "Proxy-Connection": fProxyConnection,
+		"Proxy": fProxy, "Proxy-Authenticate": fProxyAuthenticate, "Proxy-Authorization": fProxyAuthorization,
+		"Te": fTe, "Transfer-Encoding": fTransferEncoding, "Upgrade": fUpgrade, "Expect": fExpect,
+		"X-Forwarded-For": fXForwardedFor, "X-Forwarded-Proto": fXForwardedProto,
+		"X-Forwarded-Host": fXForwardedHost, "X-Forwarded-Port": fXForwardedPort,
+		"X-Forwarded-Path": fXForwardedPath, "X-Forwarded-Prefix": fXForwardedPrefix,
+		"X-Real-Ip": fXRealIP, "Via": fVia, "X-Request-Id": fRequestID,
+	}
+	for name, bit := range names {
+		for _, spelling := range []string{name, strings.ToLower(name), strings.ToUpper(name)} {
+			var h fasthttp.RequestHeader
+			v := "v"
+			if name == "Transfer-Encoding" {
+				v = "chunked"
+			}
+			raw := "GET / HTTP/1.1\r\nHost: gw\r\nX-Other: Via: x\r\n" + spelling + ": " + v + "\r\n\r\n"
+			if err := h.Read(bufio.NewReader(strings.NewReader(raw))); err != nil {
+				t.Fatalf("%s: %v", spelling, err)
+			}
+			fs, _ := upstreamFields(&h, "X-Request-Id", nil)
+			if fs != bit {
+				t.Errorf("%s: fields %b, want %b", spelling, fs, bit)
+			}
+		}
+	}
+	var h fasthttp.RequestHeader
+	// the engine refuses hop-by-hop and X-Forwarded-* names as trailers; Via it takes
+	raw := "POST / HTTP/1.1\r\nHost: gw\r\nTrailer: Via\r\nVia: 1.0 evil\r\nTransfer-Encoding: chunked\r\n\r\n"
+	if err := h.Read(bufio.NewReader(strings.NewReader(raw))); err != nil {
+		t.Fatal(err)
+	}
+	if fs, _ := upstreamFields(&h, "X-Request-Id", nil); fs != fAll {
+		t.Errorf("announced trailers: fields %b, want all", fs)
+	}
+	sanitizeUpstream(&h, false, fAll)
+	setOnly(&h, "Via", []byte("1.1 gw"), true)
+	if got := h.PeekAll("Via"); len(got) != 1 || string(got[0]) != "1.1 gw" {
+		t.Errorf("Via announced as a trailer: %q after setOnly", got)
 	}
 }

@@ -243,16 +243,28 @@ func (st *reqState) appendClientValues(dst []byte, name string) []byte {
 	return dst
 }
 
-// newRequestID returns 32 lower-case hex characters (Kong's request id shape).
+// newRequestID returns 32 lower-case hex characters (Kong's request id shape), random.
 func (st *reqState) newRequestID() string {
-	const hex = "0123456789abcdef"
 	a, b := rand.Uint64(), rand.Uint64()
-	for i := 0; i < 16; i++ {
-		st.rid[i] = hex[(a>>(uint(i)*4))&0xf]
-		st.rid[16+i] = hex[(b>>(uint(i)*4))&0xf]
+	// a byte at a time, two characters from one table read: half the steps of a nibble loop
+	for i := 0; i < 8; i++ {
+		x, y := byte(a>>(uint(i)*8)), byte(b>>(uint(i)*8))
+		st.rid[2*i], st.rid[2*i+1] = hexPairs[2*int(x)], hexPairs[2*int(x)+1]
+		st.rid[16+2*i], st.rid[16+2*i+1] = hexPairs[2*int(y)], hexPairs[2*int(y)+1]
 	}
 	return string(st.rid[:])
 }
+
+// hexPairs holds the two lower-case hex characters of every byte value, in order.
+const hexPairs = "" +
+	"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f" +
+	"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f" +
+	"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f" +
+	"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f" +
+	"808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f" +
+	"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf" +
+	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf" +
+	"e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"
 
 // fwdIP is the client address after trusted real-IP recovery.
 func (st *reqState) fwdIP() netip.Addr {
@@ -508,57 +520,78 @@ func (p *Proxy) prepareUpstream(st *reqState, rt *snapshot.Route) {
 	st.hostInit = st.up.host
 
 	h := &st.upRq.Header
-	sanitizeUpstream(h, st.upgrade)
+	var fs fieldSet
+	fs, st.scratch = upstreamFields(h, p.ridKey, st.scratch)
+	sanitizeUpstream(h, st.upgrade, fs)
 	trusted := st.trusted
 	ih := in.Header()
 	// X-Forwarded-For is always appended to (Kong §4.4), the other X-Forwarded-* are only
 	// believed from trusted peers. Every header the gateway sets replaces all the client's
 	// fields of that name (setOnly): a second field would otherwise reach the upstream beside
 	// the gateway's, and an upstream reading the last one would believe the client.
-	if st.scratch = st.appendClientValues(st.scratch[:0], "X-Forwarded-For"); len(st.scratch) > 0 {
+	//
+	// fs was taken before anything was removed, when the upstream header still held every
+	// field of the client's (each front end builds it from all of them): a name it lacks, the
+	// client did not send, and its values need not be looked for (the look-up normalises the
+	// name, which costs more than the rest of it).
+	st.scratch = st.scratch[:0]
+	if fs&fXForwardedFor != 0 {
+		st.scratch = st.appendClientValues(st.scratch, "X-Forwarded-For")
+	}
+	if len(st.scratch) > 0 {
 		st.scratch = append(st.scratch, ", "...)
 	}
-	st.scratch = st.fwdIP().AppendTo(st.scratch)
-	setOnly(h, "X-Forwarded-For", st.scratch)
+	// the client address, formatted once for X-Forwarded-For and X-Real-Ip (an IPv6 address
+	// with a long zone may not fit the array: then AppendTo allocates, still correct)
+	var ipBuf [48]byte
+	ip := st.fwdIP().AppendTo(ipBuf[:0])
+	st.scratch = append(st.scratch, ip...)
+	setOnly(h, "X-Forwarded-For", st.scratch, fs&fXForwardedFor != 0)
 	if !trusted || len(ih.Peek("X-Forwarded-Proto")) == 0 {
-		setOnly(h, "X-Forwarded-Proto", s2b(in.Scheme()))
+		setOnly(h, "X-Forwarded-Proto", s2b(in.Scheme()), fs&fXForwardedProto != 0)
 	}
 	if !trusted || len(ih.Peek("X-Forwarded-Host")) == 0 {
 		st.scratch = hostOnlyLower(st.scratch[:0], in.Host())
-		setOnly(h, "X-Forwarded-Host", st.scratch)
+		setOnly(h, "X-Forwarded-Host", st.scratch, fs&fXForwardedHost != 0)
 	}
 	if !trusted || len(ih.Peek("X-Forwarded-Port")) == 0 {
 		st.scratch = itoa(st.scratch[:0], in.ListenPort())
-		setOnly(h, "X-Forwarded-Port", st.scratch)
+		setOnly(h, "X-Forwarded-Port", st.scratch, fs&fXForwardedPort != 0)
 	}
 	if !trusted || len(ih.Peek("X-Forwarded-Path")) == 0 {
-		setOnly(h, "X-Forwarded-Path", s2b(in.RawPath()))
+		setOnly(h, "X-Forwarded-Path", s2b(in.RawPath()), fs&fXForwardedPath != 0)
 	}
 	if !trusted || len(ih.Peek("X-Forwarded-Prefix")) == 0 {
 		if strip && !(len(st.match.Prefix) == 1 && st.match.Prefix[0] == '/') {
-			setOnly(h, "X-Forwarded-Prefix", st.match.Prefix)
-		} else if h.PeekCanonical(s2b("X-Forwarded-Prefix")) != nil {
+			setOnly(h, "X-Forwarded-Prefix", st.match.Prefix, fs&fXForwardedPrefix != 0)
+		} else if fs&fXForwardedPrefix != 0 {
 			h.Del("X-Forwarded-Prefix")
 		}
 	}
-	st.scratch = st.fwdIP().AppendTo(st.scratch[:0])
-	setOnly(h, "X-Real-Ip", st.scratch)
+	setOnly(h, "X-Real-Ip", ip, fs&fXRealIP != 0)
 	via := p.via1
 	if in.ProtoMajor() == 2 {
 		via = p.via2
 	}
-	if st.scratch = st.appendClientValues(st.scratch[:0], "Via"); len(st.scratch) > 0 {
+	st.scratch = st.scratch[:0]
+	if fs&fVia != 0 {
+		st.scratch = st.appendClientValues(st.scratch, "Via")
+	}
+	if len(st.scratch) > 0 {
 		st.scratch = append(st.scratch, ", "...)
 	}
 	st.scratch = append(st.scratch, via...)
-	setOnly(h, "Via", st.scratch)
-	setOnly(h, p.ridKey, s2b(c.RequestID))
+	setOnly(h, "Via", st.scratch, fs&fVia != 0)
+	setOnly(h, p.ridKey, s2b(c.RequestID), fs&fRequestID != 0)
 }
 
-// setOnly sets the header named key (in canonical form) to v, removing every other field of
-// that name first.
-func setOnly(h *fasthttp.RequestHeader, key string, v []byte) {
-	if h.PeekCanonical(s2b(key)) != nil {
+// setOnly sets the header named key (in canonical form) to v, removing every field of that
+// name first when there is one: there, from upstreamFields, taken in prepareUpstream before
+// any field was set, when the upstream header held the client's fields only. Since then it
+// lost fields (sanitizeUpstream) and gained the gateway's own, one name each, so a name that
+// was not there has no field to remove and SetCanonical alone is right.
+func setOnly(h *fasthttp.RequestHeader, key string, v []byte, there bool) {
+	if there {
 		h.Del(key)
 	}
 	h.SetCanonical(s2b(key), v)
@@ -708,7 +741,7 @@ func (p *Proxy) forward(st *reqState) {
 		req.Header.SetHost(host)
 		hc := svc.TransportFor(t).(*fasthttp.HostClient)
 		c.UpstreamStart = time.Now()
-		err = roundTrip(hc, req, &st.resp, &st.held, svc.TryTimeout)
+		err = roundTrip(hc, req, &st.resp, &st.held, svc.TryTimeout, c.UpstreamStart)
 		end = time.Now() // the response head arrived, or the try failed
 		took := end.Sub(c.UpstreamStart)
 		waited += took
@@ -822,7 +855,9 @@ func (p *Proxy) forward(st *reqState) {
 		h.SetCanonical(s2b("Via"), s2b(via))
 	}
 	if len(h.Server()) == 0 {
-		h.SetCanonical(s2b("Server"), s2b(p.server))
+		// SetServerBytes is what SetCanonical ends in for this name, minus a second copy of
+		// the value and a second scan of it for CR/LF
+		h.SetServerBytes(s2b(p.server))
 	}
 	st.scratch = itoa(st.scratch[:0], int(c.UpstreamFirstByte.Sub(c.UpstreamStart).Milliseconds()))
 	h.SetCanonical(s2b("X-Tollgate-Upstream-Latency"), st.scratch)

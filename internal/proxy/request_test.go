@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -60,4 +62,18 @@ func FuzzRawQueryOf(f *testing.F) {
 			t.Errorf("rawQueryOf(%q) = %q, the engine's parser %q", target, got, want)
 		}
 	})
+}
+
+// TestHexPairs: the table newRequestID reads holds each byte's two hex characters.
+func TestHexPairs(t *testing.T) {
+	for i := 0; i < 256; i++ {
+		if got, want := hexPairs[2*i:2*i+2], fmt.Sprintf("%02x", i); got != want {
+			t.Fatalf("hexPairs[%d] = %q, want %q", i, got, want)
+		}
+	}
+	var st reqState
+	id := st.newRequestID()
+	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+		t.Errorf("request id %q: want 32 lower-case hex characters", id)
+	}
 }

@@ -21,13 +21,14 @@ import (
 // the library's retries (the gateway owns retries) and its User-Agent default (off).
 //
 // timeout (the service's try_timeout, 0 for none) bounds the whole try, response body
-// included, as Request.SetTimeout does in the library.
-func roundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response, held *heldConn, timeout time.Duration) error {
+// included, as Request.SetTimeout does in the library; it counts from start, when the try
+// began (the caller's UpstreamStart: the clock is read once per try, not twice).
+func roundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response, held *heldConn, timeout time.Duration, start time.Time) error {
 	resp.Reset()
 	resp.StreamBody = true
 	var deadline time.Time
 	if timeout > 0 {
-		deadline = time.Now().Add(timeout)
+		deadline = start.Add(timeout)
 	}
 	cc, err := hc.AcquireConn(timeout, req.ConnectionClose())
 	if err != nil {

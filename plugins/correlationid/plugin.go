@@ -1,6 +1,7 @@
 package correlationid
 
 import (
+	"net/textproto"
 	"os"
 	"strconv"
 	"sync/atomic"
@@ -44,7 +45,10 @@ var (
 
 // New builds an instance; uuid#counter draws its UUID here.
 func New(cfg *Config, _ plugin.Env) (any, error) {
-	h := &handler{header: cfg.HeaderName, generator: cfg.Generator, echo: cfg.EchoDownstream, pid: os.Getpid()}
+	// Header names are matched without regard to case and sent in this form anyway; held in
+	// it, the name lets the gateway's header calls skip normalising a copy of it per request.
+	name := textproto.CanonicalMIMEHeaderKey(cfg.HeaderName)
+	h := &handler{header: name, generator: cfg.Generator, echo: cfg.EchoDownstream, pid: os.Getpid()}
 	if h.generator == GenUUIDCounter {
 		h.prefix = uuid.NewString() + "#"
 	}

@@ -47,9 +47,20 @@ func (t *transformer) HeaderFilter(c *plugin.Ctx) error {
 }
 
 // present tells whether h has name, also with an empty value.
+//
+// The gateway's header adapters answer that in one look-up (hasHeader); through Peek and
+// Values alone an absent name, the usual case for "add", costs two: Peek cannot tell an
+// absent field from an empty one, so Values has to be asked as well.
 func present(h plugin.HeaderReader, name string) bool {
+	if hh, ok := h.(hasHeader); ok {
+		return hh.Has(name)
+	}
 	return h.Peek(name) != nil || len(h.Values(name)) > 0
 }
+
+// hasHeader is implemented by the proxy's header adapters: Has(name) reports what
+// Peek(name) != nil || len(Values(name)) > 0 would, without building Values' strings.
+type hasHeader interface{ Has(name string) bool }
 
 // isJSON tells whether a Content-Type (possibly a comma-separated list, as Kong splits it)
 // names application/json or an application/*+json type; parameters are ignored.
