@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -133,5 +134,40 @@ func BenchmarkEngines(b *testing.B) {
 				b.Fatalf("%d answers of %d", n, perConn)
 			}
 		})
+	}
+}
+
+func TestH1Header(t *testing.T) {
+	var head edge.RequestHead
+	pol := edge.DefaultPolicy()
+	raw := "GET / HTTP/1.1\r\nHost: a\r\nX-Empty:\r\nx-multi: 1\r\nX-Multi: 2\r\n\r\n"
+	if n, v := pol.ParseRequest([]byte(raw), &head); n == 0 || !v.OK() {
+		t.Fatal(n, v)
+	}
+	h := h1Header{&head}
+	tests := []struct {
+		name   string
+		peek   string
+		has    bool
+		values []string
+	}{
+		{"X-Empty", "", true, []string{""}},
+		{"x-empty", "", true, []string{""}},
+		{"X-Multi", "1", true, []string{"1", "2"}},
+		{"X-Absent", "", false, nil},
+	}
+	for _, tc := range tests {
+		if got := h.Peek(tc.name); string(got) != tc.peek || (got != nil) != tc.has {
+			t.Errorf("Peek(%q) = %q (nil %v)", tc.name, got, got == nil)
+		}
+		if h.Has(tc.name) != tc.has {
+			t.Errorf("Has(%q) = %v", tc.name, !tc.has)
+		}
+		if got := h.Values(tc.name); !slices.Equal(got, tc.values) {
+			t.Errorf("Values(%q) = %q", tc.name, got)
+		}
+	}
+	if h.Len() != 4 {
+		t.Errorf("Len = %d", h.Len())
 	}
 }
