@@ -46,7 +46,11 @@ func (f HandlerFunc) ServeH1(w *ResponseWriter, r *Request) { f(w, r) }
 // Defaults for the Server's zero fields.
 const (
 	DefaultReadBufferSize = 4 << 10
-	DefaultMaxDrain       = 256 << 10
+	// DefaultWriteBufferSize is fasthttp's as the gateway sets it: a large body then goes
+	// out in 16 KiB writes (with 4 KiB, a 64 KiB body took 16 write calls and the harness's
+	// scenario (b) twice nginx's CPU).
+	DefaultWriteBufferSize = 16 << 10
+	DefaultMaxDrain        = 256 << 10
 )
 
 // Server runs the HTTP/1.1 connection loop. Set its fields before the first
@@ -85,6 +89,9 @@ type Server struct {
 	// connection's own goroutine; the gateway parks idle connections with it
 	// (internal/server, park.go).
 	ConnState func(net.Conn, ConnState)
+	// WriteBufferSize is a connection's response buffer; bodies larger than it go out in
+	// writes of its size. 0: DefaultWriteBufferSize.
+	WriteBufferSize int
 	// MaxDrain is how much of a body the handler left unread is read and
 	// thrown away to keep the connection; a longer rest closes it instead.
 	// 0: DefaultMaxDrain.
@@ -220,7 +227,7 @@ func (s *Server) ServeConn(c net.Conn) error {
 	cn, _ := s.pool.Get().(*conn)
 	if cn == nil {
 		cn = &conn{s: s, buf: make([]byte, s.readBufferSize())}
-		cn.bw = bufio.NewWriterSize(&cn.out, 4<<10)
+		cn.bw = bufio.NewWriterSize(&cn.out, s.writeBufferSize())
 		cn.out.c = cn
 	}
 	cn.c = c
@@ -251,6 +258,13 @@ func (s *Server) readBufferSize() int {
 		return s.ReadBufferSize
 	}
 	return DefaultReadBufferSize
+}
+
+func (s *Server) writeBufferSize() int {
+	if s.WriteBufferSize > 0 {
+		return s.WriteBufferSize
+	}
+	return DefaultWriteBufferSize
 }
 
 func (s *Server) maxDrain() int64 {

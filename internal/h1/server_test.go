@@ -614,9 +614,10 @@ func BenchmarkFasthttpServeConn(b *testing.B) {
 }
 
 func TestShutdown(t *testing.T) {
-	release := make(chan struct{})
+	release, inHandler := make(chan struct{}), make(chan struct{})
 	s := &Server{Handler: HandlerFunc(func(w *ResponseWriter, r *Request) {
 		if string(r.Head.Target) == "/slow" {
+			close(inHandler)
 			<-release
 		}
 		_ = w.WriteHeader(200, 2)
@@ -635,7 +636,7 @@ func TestShutdown(t *testing.T) {
 	idle.read("GET")
 	busy := ts.dial(t)
 	busy.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
-	time.Sleep(50 * time.Millisecond) // the slow request is in its handler
+	<-inHandler
 
 	done := make(chan error, 1)
 	go func() { done <- s.Shutdown(context.Background()) }()
@@ -663,11 +664,15 @@ func TestShutdown(t *testing.T) {
 	}
 
 	// a deadline cuts what is still open
-	s2 := &Server{Handler: HandlerFunc(func(w *ResponseWriter, r *Request) { time.Sleep(time.Second) })}
+	inHandler2 := make(chan struct{})
+	s2 := &Server{Handler: HandlerFunc(func(w *ResponseWriter, r *Request) {
+		close(inHandler2)
+		time.Sleep(time.Second)
+	})}
 	ts2 := startServer(t, s2)
 	cl := ts2.dial(t)
 	cl.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
-	time.Sleep(50 * time.Millisecond)
+	<-inHandler2
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	if err := s2.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
