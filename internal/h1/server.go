@@ -50,7 +50,10 @@ const (
 	// out in 16 KiB writes (with 4 KiB, a 64 KiB body took 16 write calls and the harness's
 	// scenario (b) twice nginx's CPU).
 	DefaultWriteBufferSize = 16 << 10
-	DefaultMaxDrain        = 256 << 10
+	// DefaultMaxIdleWorkerDuration is the gateway's default park delay: a
+	// goroutine whose connection parked ends about when the next would park.
+	DefaultMaxIdleWorkerDuration = time.Second
+	DefaultMaxDrain              = 256 << 10
 )
 
 // Server runs the HTTP/1.1 connection loop. Set its fields before the first
@@ -92,6 +95,11 @@ type Server struct {
 	// WriteBufferSize is a connection's response buffer; bodies larger than it go out in
 	// writes of its size. 0: DefaultWriteBufferSize.
 	WriteBufferSize int
+	// MaxIdleWorkerDuration is how long a goroutine that served a connection
+	// waits for a new one before it ends (Serve only). Waiting keeps its grown
+	// stack for the next connection; ending gives the stack back, which idle
+	// parked connections rely on. 0: DefaultMaxIdleWorkerDuration.
+	MaxIdleWorkerDuration time.Duration
 	// MaxDrain is how much of a body the handler left unread is read and
 	// thrown away to keep the connection; a longer rest closes it instead.
 	// 0: DefaultMaxDrain.
@@ -206,6 +214,11 @@ func (s *Server) Serve(ln net.Listener) error {
 		delete(s.listeners, ln)
 		s.mu.Unlock()
 	}()
+	// Connections go to goroutines that served one before and wait a while for the next:
+	// a fresh goroutine per connection grows its stack by copying, several times, on the way
+	// through the gateway's handler (fasthttp keeps a worker pool for the same reason).
+	idle, done := make(chan net.Conn), make(chan struct{})
+	defer close(done)
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -214,7 +227,33 @@ func (s *Server) Serve(ln net.Listener) error {
 			}
 			return err
 		}
-		go func() { _ = s.ServeConn(c) }()
+		select {
+		case idle <- c:
+		default:
+			go s.worker(c, idle, done)
+		}
+	}
+}
+
+// worker serves c, then the connections Serve hands it, until none comes for
+// MaxIdleWorkerDuration or Serve returns.
+func (s *Server) worker(c net.Conn, idle <-chan net.Conn, done <-chan struct{}) {
+	wait := s.MaxIdleWorkerDuration
+	if wait <= 0 {
+		wait = DefaultMaxIdleWorkerDuration
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for {
+		_ = s.ServeConn(c)
+		t.Reset(wait)
+		select {
+		case c = <-idle:
+		case <-t.C:
+			return
+		case <-done:
+			return
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -715,5 +716,41 @@ func TestConnState(t *testing.T) {
 			t.Fatalf("states %v, want %v", got, want)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestServeWorkers: Serve hands connections to goroutines that served earlier ones, and they
+// all end once Serve returns.
+func TestServeWorkers(t *testing.T) {
+	before := runtime.NumGoroutine()
+	s := &Server{Handler: HandlerFunc(constHandler), MaxIdleWorkerDuration: time.Minute}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	ts := &testServer{s: s, addr: ln.Addr().String()}
+	for range 20 {
+		cl := ts.dial(t)
+		cl.send(benchReq[:len(benchReq)-2] + "Connection: close\r\n\r\n")
+		if resp, _ := cl.read("GET"); resp.StatusCode != 200 {
+			t.Fatal(resp.StatusCode)
+		}
+		cl.c.Close()
+		time.Sleep(5 * time.Millisecond) // the worker gets back to waiting
+	}
+	// sequential connections reuse workers: far fewer goroutines than connections
+	if n := runtime.NumGoroutine() - before; n > 6 {
+		t.Errorf("%d goroutines after 20 sequential connections", n)
+	}
+	_ = s.Shutdown(context.Background())
+	<-served
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines left, %d before", n, before)
 	}
 }
