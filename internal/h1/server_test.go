@@ -523,6 +523,11 @@ func TestServeConnNoAlloc(t *testing.T) {
 // in-memory connection: the loop's own cost, no syscalls.
 func BenchmarkServeConn(b *testing.B) {
 	s := &Server{Handler: HandlerFunc(constHandler)}
+	benchServeConn(b, s.ServeConn)
+}
+
+// benchServeConn times serve per request over connections of 100 pipelined benchReqs.
+func benchServeConn(b *testing.B, serve func(net.Conn) error) {
 	const perConn = 100
 	stream := []byte(strings.Repeat(benchReq, perConn))
 	m := &memConn{}
@@ -532,7 +537,7 @@ func BenchmarkServeConn(b *testing.B) {
 		if i%perConn == 0 {
 			m.in.Reset(stream)
 			m.out.Reset()
-			_ = s.ServeConn(m)
+			_ = serve(m)
 		}
 	}
 }
@@ -600,18 +605,7 @@ func BenchmarkFasthttpServeConn(b *testing.B) {
 		rc.Response.Header.SetContentType("text/plain")
 		rc.SetBody(kib[:])
 	}}
-	const perConn = 100
-	stream := []byte(strings.Repeat(benchReq, perConn))
-	m := &memConn{}
-	b.ReportAllocs()
-	b.SetBytes(int64(len(benchReq)))
-	for i := 0; b.Loop(); i++ {
-		if i%perConn == 0 {
-			m.in.Reset(stream)
-			m.out.Reset()
-			_ = s.ServeConn(m)
-		}
-	}
+	benchServeConn(b, s.ServeConn)
 }
 
 func TestShutdown(t *testing.T) {

@@ -56,17 +56,14 @@ func NewTestExchange(engine string, req *http.Request, nStates int) (*TestExchan
 	upr := &fasthttp.Request{}
 	switch engine {
 	case "http1":
-		var wire bytes.Buffer
-		r2 := req.Clone(context.Background())
-		r2.Body = io.NopCloser(bytes.NewReader(body))
-		r2.ContentLength = int64(len(body))
-		if err := r2.Write(&wire); err != nil {
+		wire, err := wireOf(req, body)
+		if err != nil {
 			return nil, err
 		}
 		// Read as the server does: headers, then the body without pre-parsing multipart forms
 		// (the server sets DisablePreParseMultipartForm), so plugins see bodies as sent.
 		fr := &fasthttp.Request{}
-		br := bufio.NewReader(&wire)
+		br := bufio.NewReader(wire)
 		if err := fr.Header.Read(br); err != nil {
 			return nil, fmt.Errorf("parse as http1: %w", err)
 		}
@@ -76,11 +73,8 @@ func NewTestExchange(engine string, req *http.Request, nStates int) (*TestExchan
 		x.Ctx.In = &fastIn{inCommon: common, req: fr}
 		fr.Header.CopyTo(&upr.Header)
 	case "codec":
-		var wire bytes.Buffer
-		r2 := req.Clone(context.Background())
-		r2.Body = io.NopCloser(bytes.NewReader(body))
-		r2.ContentLength = int64(len(body))
-		if err := r2.Write(&wire); err != nil {
+		wire, err := wireOf(req, body)
+		if err != nil {
 			return nil, err
 		}
 		// underscore fields allowed, as on the "http1" engine here, which runs without the
@@ -124,6 +118,18 @@ func NewTestExchange(engine string, req *http.Request, nStates int) (*TestExchan
 	}
 	x.Ctx.Up = &x.up
 	return x, nil
+}
+
+// wireOf is req with body as an HTTP/1.1 client sends it.
+func wireOf(req *http.Request, body []byte) (*bytes.Buffer, error) {
+	var wire bytes.Buffer
+	r2 := req.Clone(context.Background())
+	r2.Body = io.NopCloser(bytes.NewReader(body))
+	r2.ContentLength = int64(len(body))
+	if err := r2.Write(&wire); err != nil {
+		return nil, err
+	}
+	return &wire, nil
 }
 
 // SetResponse installs an upstream response (status, headers) and makes it Ctx.Resp.
