@@ -641,6 +641,20 @@ const (
 	authHi = alpha<<('A'-64) | alpha<<('a'-64) | 1<<('_'-64) | 1<<('~'-64) | 1<<('['-64) | 1<<(']'-64)
 )
 
+// ValidToken reports whether b is a token (RFC 9110 §5.6.2), the syntax of a field name:
+// the rule the request heads are held to, for the fields the gateway writes itself.
+func ValidToken(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if !isTchar(c) {
+			return false
+		}
+	}
+	return true
+}
+
 func isTchar(c byte) bool {
 	if c < 64 {
 		return tcharLo>>c&1 == 1

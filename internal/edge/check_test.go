@@ -418,3 +418,17 @@ func TestValidAuthority(t *testing.T) {
 		}
 	}
 }
+
+func TestValidToken(t *testing.T) {
+	for _, tc := range []struct {
+		b  string
+		ok bool
+	}{
+		{"X-Request-Id", true}, {"!#$%&'*+-.^_`|~09azAZ", true}, {"", false}, {"a b", false},
+		{"a:b", false}, {"a\r", false}, {"caf\xc3\xa9", false}, {"(x)", false},
+	} {
+		if got := ValidToken([]byte(tc.b)); got != tc.ok {
+			t.Errorf("ValidToken(%q) = %v, want %v", tc.b, got, tc.ok)
+		}
+	}
+}

@@ -37,30 +37,24 @@ func (b *ChunkedBody) Next(src []byte) (data []byte, used int, done bool, v Verd
 		b.started = true
 	}
 	w := &b.w
-	for i := 0; i < len(src); {
-		switch w.st {
-		case stChunkData:
+	for i := 0; ; i++ {
+		switch {
+		case w.st == stStopped:
+			return nil, i, false, faultVerdict(uint8(w.bad.Load()))
+		case w.st == stHead:
+			// the trailer section's blank line moved the tracker on to
+			// the next head: the body is over
+			return nil, i, true, Verdict{}
+		case i == len(src):
+			return nil, i, false, Verdict{}
+		case w.st == stChunkData:
 			k := int(min(int64(len(src)-i), w.remain))
 			w.remain -= int64(k)
 			if w.remain == 0 {
 				w.st = stChunkDataCR
 			}
 			return src[i : i+k], i + k, false, Verdict{}
-		case stStopped:
-			return nil, i, false, faultVerdict(uint8(w.bad.Load()))
-		case stHead:
-			// the trailer section's blank line moved the tracker on to
-			// the next head: the body is over
-			return nil, i, true, Verdict{}
 		}
 		w.step(src[i])
-		i++
 	}
-	switch w.st {
-	case stStopped:
-		return nil, len(src), false, faultVerdict(uint8(w.bad.Load()))
-	case stHead:
-		return nil, len(src), true, Verdict{}
-	}
-	return nil, len(src), false, Verdict{}
 }

@@ -89,8 +89,6 @@ func (b *body) start(cn *conn, h *edge.RequestHead) {
 	b.eof = !h.Chunked && h.ContentLength <= 0
 }
 
-func (b *body) done() bool { return b.eof }
-
 // Read implements io.Reader.
 func (b *body) Read(p []byte) (int, error) {
 	switch {

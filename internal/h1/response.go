@@ -1,11 +1,14 @@
 package h1
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
+
+	"tollgate/internal/edge"
 )
 
 // ResponseWriter writes one response. The codec owns the framing: it writes
@@ -49,7 +52,7 @@ func (w *ResponseWriter) AddHeader(name, value []byte) error {
 	if w.wroteHeader {
 		return ErrAfterHeader
 	}
-	if !validName(name) {
+	if !edge.ValidToken(name) {
 		return ErrBadHeaderName
 	}
 	if framingField(name) {
@@ -170,9 +173,11 @@ func (w *ResponseWriter) Write(p []byte) (int, error) {
 }
 
 // ReadFrom copies a body from r until EOF, or, when the response has a
-// Content-Length, at most the bytes still due. It spares io.Copy its
-// intermediate buffer: bytes are read straight into the connection's write
-// buffer.
+// Content-Length, at most the bytes still due. With a Content-Length it
+// spares io.Copy its intermediate buffer: bytes are read straight into the
+// connection's write buffer. Without one (chunked, or until the connection
+// closes for HTTP/1.0), each read is sent and flushed as it comes, so a
+// stream (server-sent events) reaches the client part by part.
 func (w *ResponseWriter) ReadFrom(r io.Reader) (int64, error) {
 	if !w.wroteHeader {
 		if err := w.WriteHeader(200, -1); err != nil {
@@ -185,25 +190,6 @@ func (w *ResponseWriter) ReadFrom(r io.Reader) (int64, error) {
 	switch {
 	case w.noBody:
 		return io.Copy(io.Discard, r)
-	case w.chunked:
-		// each read becomes one chunk
-		var total int64
-		for {
-			buf := w.cn.scratch()
-			n, err := r.Read(buf)
-			if n > 0 {
-				if _, werr := w.Write(buf[:n]); werr != nil {
-					return total, werr
-				}
-				total += int64(n)
-			}
-			if errors.Is(err, io.EOF) {
-				return total, nil
-			}
-			if err != nil {
-				return total, err
-			}
-		}
 	case w.remain >= 0:
 		w.lr = io.LimitedReader{R: r, N: w.remain}
 		n, err := w.cn.bw.ReadFrom(&w.lr)
@@ -211,8 +197,27 @@ func (w *ResponseWriter) ReadFrom(r io.Reader) (int64, error) {
 		w.remain -= n
 		return n, w.fail(err)
 	}
-	n, err := w.cn.bw.ReadFrom(r)
-	return n, w.fail(err)
+	// length unknown: each read is one chunk (or, on HTTP/1.0, one write)
+	var total int64
+	buf := w.cn.scratch()
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return total, werr
+			}
+			total += int64(n)
+			if ferr := w.Flush(); ferr != nil {
+				return total, ferr
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
 }
 
 // Flush sends what is buffered: for a streamed response (server-sent events)
@@ -287,41 +292,11 @@ func (w *ResponseWriter) Status() int { return w.status }
 func framingField(name []byte) bool {
 	switch len(name) {
 	case len("connection"):
-		return equalFold(name, "connection")
+		return bytes.EqualFold(name, s2b("connection"))
 	case len("content-length"):
-		return equalFold(name, "content-length")
+		return bytes.EqualFold(name, s2b("content-length"))
 	case len("transfer-encoding"):
-		return equalFold(name, "transfer-encoding")
+		return bytes.EqualFold(name, s2b("transfer-encoding"))
 	}
 	return false
-}
-
-func equalFold(b []byte, lower string) bool {
-	for i := range len(b) {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// validName reports a token (RFC 9110 §5.6.2).
-func validName(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
-	for _, c := range b {
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '!' || c == '#' || c == '$' || c == '%' || c == '&' || c == '\'' || c == '*' ||
-			c == '+' || c == '-' || c == '.' || c == '^' || c == '_' || c == '`' || c == '|' || c == '~':
-		default:
-			return false
-		}
-	}
-	return true
 }

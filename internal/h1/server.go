@@ -396,7 +396,8 @@ func (cn *conn) serve() error {
 			}
 		}
 		cn.body.start(cn, &r.Head)
-		if r.Head.ContentLength > 0 || r.Head.Chunked {
+		r.Body = nil
+		if !cn.body.eof {
 			r.Body = &cn.body
 		}
 		cn.resp.start(cn, r)
@@ -424,7 +425,6 @@ func (cn *conn) serve() error {
 				return err
 			}
 		}
-		r.reset()
 	}
 }
 
@@ -432,7 +432,7 @@ func (cn *conn) serve() error {
 // the next request can be read; it reports whether the connection can go on.
 func (cn *conn) drain() bool {
 	b := &cn.body
-	if b.done() {
+	if b.eof {
 		return true
 	}
 	if b.broken {
@@ -447,7 +447,7 @@ func (cn *conn) drain() bool {
 		return false
 	}
 	n, err := io.Copy(io.Discard, io.LimitReader(b, cn.s.maxDrain()+1))
-	return err == nil && n <= cn.s.maxDrain() && b.done()
+	return err == nil && n <= cn.s.maxDrain() && b.eof
 }
 
 // readHead reads until a whole head is parsed into cn.req.Head.

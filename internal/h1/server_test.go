@@ -608,6 +608,18 @@ func BenchmarkFasthttpServeConn(b *testing.B) {
 	benchServeConn(b, s.ServeConn)
 }
 
+// serveOn runs s.Serve on a fresh loopback listener; Serve's result comes on the channel.
+func serveOn(t *testing.T, s *Server) (*testServer, <-chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	return &testServer{s: s, addr: ln.Addr().String()}, served
+}
+
 func TestShutdown(t *testing.T) {
 	release, inHandler := make(chan struct{}), make(chan struct{})
 	s := &Server{Handler: HandlerFunc(func(w *ResponseWriter, r *Request) {
@@ -618,13 +630,7 @@ func TestShutdown(t *testing.T) {
 		_ = w.WriteHeader(200, 2)
 		_, _ = w.Write([]byte("ok"))
 	})}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ln) }()
-	ts := &testServer{s: s, addr: ln.Addr().String()}
+	ts, served := serveOn(t, s)
 
 	idle := ts.dial(t)
 	idle.send("GET /fast HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -718,13 +724,7 @@ func TestConnState(t *testing.T) {
 func TestServeWorkers(t *testing.T) {
 	before := runtime.NumGoroutine()
 	s := &Server{Handler: HandlerFunc(constHandler), MaxIdleWorkerDuration: time.Minute}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ln) }()
-	ts := &testServer{s: s, addr: ln.Addr().String()}
+	ts, served := serveOn(t, s)
 	for range 20 {
 		cl := ts.dial(t)
 		cl.send(benchReq[:len(benchReq)-2] + "Connection: close\r\n\r\n")

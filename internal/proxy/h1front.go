@@ -88,31 +88,9 @@ func (p *Proxy) writeH1(w *h1.ResponseWriter, st *reqState) {
 	}
 	st.pipe.init(st, src)
 	_ = w.WriteHeader(status, int64(size))
-	if size >= 0 {
-		_, _ = w.ReadFrom(&st.pipe)
-	} else {
-		// unknown length: every chunk goes out as it comes (event streams must not wait
-		// for the write buffer to fill), as the fasthttp engine does
-		buf := st.scratch[:cap(st.scratch)]
-		if len(buf) < 16<<10 {
-			buf = make([]byte, 16<<10)
-		}
-		for {
-			n, err := st.pipe.Read(buf)
-			if n > 0 {
-				if _, werr := w.Write(buf[:n]); werr != nil {
-					break
-				}
-				if w.Flush() != nil {
-					break
-				}
-			}
-			if err != nil {
-				break
-			}
-		}
-		st.scratch = buf[:0]
-	}
+	// with a length, straight into the write buffer; without one, every chunk goes out as
+	// it comes (event streams must not wait for the buffer to fill), as on fasthttp
+	_, _ = w.ReadFrom(&st.pipe)
 	_ = st.pipe.Close()
 }
 

@@ -101,12 +101,12 @@ func BenchmarkEngines(b *testing.B) {
 	pol := edge.DefaultPolicy()
 	fast := &fasthttp.Server{
 		Handler: func(rc *fasthttp.RequestCtx) {
-			if v, drops := pol.CheckRequest(rc); !v.OK() {
+			v, drops := pol.CheckRequest(rc)
+			if !v.OK() {
 				r.p.Refuse(rc, v.Status, v.Reason)
 				return
-			} else {
-				drops.Apply(&rc.Request.Header)
 			}
+			drops.Apply(&rc.Request.Header)
 			r.p.ServeFast(rc, "http", 8000)
 		},
 		NoDefaultServerHeader: true, NoDefaultContentType: true, StreamRequestBody: true,

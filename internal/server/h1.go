@@ -4,12 +4,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
-
-	"golang.org/x/net/http2"
 
 	"tollgate/internal/h1"
 )
@@ -132,26 +128,7 @@ func (s *Server) serveH2CUpgradeH1(w *h1.ResponseWriter, r *h1.Request) bool {
 	if err != nil {
 		return true // the connection is gone either way
 	}
-	go func() {
-		noLinger(c)
-		if _, err := io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"); err != nil {
-			_ = c.Close()
-			return
-		}
-		var conn net.Conn = &hijacked{Conn: c}
-		if len(rest) > 0 {
-			// the client's preface may have come right behind its upgrade request
-			conn = &hijacked{Conn: &replayConn{Conn: c, pending: rest}}
-		}
-		//lint:ignore SA1019 net/http cannot take over an HTTP/1.1 upgrade (RFC 7540 §3.2) on an accepted connection; x/net's ServeConn can
-		// the upgrading request is stream 1 (RFC 7540 §3.2)
-		s.h2.ServeConn(s.guardH2(conn, 1), &http2.ServeConnOpts{
-			Context:        s.ctx,
-			BaseConfig:     s.h2base,
-			Handler:        s.h2handler,
-			UpgradeRequest: req,
-			Settings:       settings,
-		})
-	}()
+	// on a goroutine of its own, so the codec's connection state goes back to its pool
+	go s.serveH2Upgraded(c, rest, req, settings)
 	return true
 }

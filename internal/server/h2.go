@@ -198,22 +198,31 @@ func (s *Server) serveH2CUpgrade(rc *fasthttp.RequestCtx) bool {
 		return false
 	}
 	rc.HijackSetNoResponse(true)
-	rc.Hijack(func(c net.Conn) {
-		noLinger(c)
-		if _, err := io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"); err != nil {
-			return
-		}
-		//lint:ignore SA1019 net/http cannot take over an HTTP/1.1 upgrade (RFC 7540 §3.2) on an accepted connection; x/net's ServeConn can
-		// the upgrading request is stream 1 (RFC 7540 §3.2)
-		s.h2.ServeConn(s.guardH2(&hijacked{Conn: c}, 1), &http2.ServeConnOpts{
-			Context:        s.ctx,
-			BaseConfig:     s.h2base,
-			Handler:        s.h2handler,
-			UpgradeRequest: req,
-			Settings:       settings,
-		})
-	})
+	rc.Hijack(func(c net.Conn) { s.serveH2Upgraded(c, nil, req, settings) })
 	return true
+}
+
+// serveH2Upgraded answers 101 on a connection taken over from either HTTP/1.1 engine and
+// serves it as HTTP/2, the upgrading request as stream 1 (RFC 7540 §3.2). rest is what the
+// engine had read past the request (the client's preface may follow it at once).
+func (s *Server) serveH2Upgraded(c net.Conn, rest []byte, req *http.Request, settings []byte) {
+	noLinger(c)
+	if _, err := io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"); err != nil {
+		_ = c.Close()
+		return
+	}
+	var conn net.Conn = &hijacked{Conn: c}
+	if len(rest) > 0 {
+		conn = &hijacked{Conn: &replayConn{Conn: c, pending: rest}}
+	}
+	//lint:ignore SA1019 net/http cannot take over an HTTP/1.1 upgrade (RFC 7540 §3.2) on an accepted connection; x/net's ServeConn can
+	s.h2.ServeConn(s.guardH2(conn, 1), &http2.ServeConnOpts{
+		Context:        s.ctx,
+		BaseConfig:     s.h2base,
+		Handler:        s.h2handler,
+		UpgradeRequest: req,
+		Settings:       settings,
+	})
 }
 
 // toStdRequest converts the upgrading request (bodiless) for the HTTP/2 server, which
