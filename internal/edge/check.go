@@ -198,7 +198,7 @@ func scanField(line []byte, hd *head) (name, value []byte, underscore bool, v Ve
 	}
 	name = line[:i]
 	value = trimOWS(line[i+1:])
-	if !validValue(value) {
+	if !ValidValue(value) {
 		// NUL, CR, LF and other controls: RFC 9110 §5.5.
 		return nil, nil, false, refuse(400, ReasonBadValue)
 	}
@@ -655,12 +655,22 @@ func ValidToken(b []byte) bool {
 	return true
 }
 
-func isTchar(c byte) bool {
-	if c < 64 {
-		return tcharLo>>c&1 == 1
+func isTchar(c byte) bool { return tchars[c] }
+
+// tchars is the token set as a table, filled once from tcharLo and tcharHi and only read
+// after: one load per byte, about twice as fast as the two shifts and branches of the bit
+// sets on field names (measured on 4–17 byte names), and names are checked on every field
+// the gateway writes or parses.
+var tchars = func() (t [256]bool) {
+	for c := range 128 {
+		if c < 64 {
+			t[c] = tcharLo>>c&1 == 1
+		} else {
+			t[c] = tcharHi>>(c-64)&1 == 1
+		}
 	}
-	return c < 128 && tcharHi>>(c-64)&1 == 1
-}
+	return t
+}()
 
 func isAuthorityChar(c byte) bool {
 	if c < 64 {
@@ -673,7 +683,7 @@ func isAuthorityChar(c byte) bool {
 // Values are most of a head, so it tests eight bytes at a time and looks at
 // single bytes only in a word holding a control (HTAB included) or DEL; the
 // word test has no false negatives.
-func validValue(v []byte) bool {
+func ValidValue(v []byte) bool {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	i := 0
 	for ; i+8 <= len(v); i += 8 {

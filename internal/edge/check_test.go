@@ -396,7 +396,7 @@ func TestValidValue(t *testing.T) {
 		for pos := range 11 {
 			v := []byte("abcdefghijk")
 			v[pos] = byte(c)
-			if got, want := validValue(v), isFieldVchar(byte(c)); got != want {
+			if got, want := ValidValue(v), isFieldVchar(byte(c)); got != want {
 				t.Fatalf("byte %#x at %d: %v, want %v", c, pos, got, want)
 			}
 		}
@@ -429,6 +429,16 @@ func TestValidToken(t *testing.T) {
 	} {
 		if got := ValidToken([]byte(tc.b)); got != tc.ok {
 			t.Errorf("ValidToken(%q) = %v, want %v", tc.b, got, tc.ok)
+		}
+	}
+}
+
+// TestTchars: the token table is RFC 9110 §5.6.2's tchar and nothing else.
+func TestTchars(t *testing.T) {
+	const want = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	for c := range 256 {
+		if got := isTchar(byte(c)); got != strings.ContainsRune(want, rune(c)) || c >= 128 && got {
+			t.Errorf("isTchar(%#x) = %v", c, got)
 		}
 	}
 }

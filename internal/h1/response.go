@@ -62,9 +62,11 @@ func (w *ResponseWriter) AddHeader(name, value []byte) error {
 	w.hdr = append(w.hdr, ':', ' ')
 	at := len(w.hdr)
 	w.hdr = append(w.hdr, value...)
-	for i, c := range w.hdr[at:] {
-		if (c < ' ' && c != '\t') || c == 0x7f {
-			w.hdr[at+i] = ' '
+	if !edge.ValidValue(value) { // eight bytes at a time: most values have nothing to clean
+		for i, c := range w.hdr[at:] {
+			if (c < ' ' && c != '\t') || c == 0x7f {
+				w.hdr[at+i] = ' '
+			}
 		}
 	}
 	w.hdr = append(w.hdr, '\r', '\n')

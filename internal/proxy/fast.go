@@ -32,7 +32,10 @@ func (p *Proxy) ServeFast(rc *fasthttp.RequestCtx, scheme string, listenPort int
 	uri := h.RequestURI()
 	st.hadQuery = bytes.IndexByte(uri, '?') >= 0
 	if p.begin(st, uri, scheme, listenPort) {
-		h.CopyTo(&st.upRq.Header)
+		st.up.method = b2s(h.Method())
+		for k, v := range h.All() {
+			st.upH.AddTrusted(k, v) // held to the edge rules before the handler ran
+		}
 		if cl := h.ContentLength(); cl != 0 {
 			if bs := rc.RequestBodyStream(); bs != nil {
 				st.slowBody = slowBodyReader{r: bs, rc: rc, timeout: p.opts.ClientBodyTimeout}

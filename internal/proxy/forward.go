@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/valyala/fasthttp"
+
+	"tollgate/internal/h1"
 )
 
 // fieldSet tells which of the names the gateway removes from or sets on the upstream request
@@ -50,92 +52,87 @@ var hopHeaders = [...]struct {
 }
 
 // upstreamFields tells which of the names of fieldSet h has (ridKey is the request id
-// header's, in canonical form), from one walk over h as the engine writes it; buf is scratch
-// space, returned for reuse.
-//
-// Looking each name up instead (PeekCanonical) cost a walk over the fields per name, twenty
-// of them per request, and was not exact: the engine stores an empty value as a nil slice
-// when it lands in a slot its field list never used before, so a field with an empty value
-// peeked as absent, and a client that sent "X-Real-Ip:" and then "X-Real-Ip: 6.6.6.6" could
-// keep its second field beside the gateway's. The written form shows every field, whatever
-// its value.
-//
-// Fields of names announced as trailers are kept apart from the others and are not written
-// with them: when the request announces trailers (a Trailer line), every name counts as
-// there, so that nothing is missed (the Trailer field is removed first, which brings them
-// back among the others).
-func upstreamFields(h *fasthttp.RequestHeader, ridKey string, buf []byte) (fieldSet, []byte) {
-	buf = h.AppendBytes(buf[:0])
+// header's), from one walk over its fields.
+func upstreamFields(h *h1.Header, ridKey string) fieldSet {
 	var fs fieldSet
-	rest := buf
-	if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-		rest = rest[i+1:] // the request line
-	}
-	for len(rest) > 0 {
-		line := rest
-		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-			line, rest = rest[:i], rest[i+1:]
-		} else {
-			rest = nil
-		}
-		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 {
-			continue
-		}
-		// names are compared as stored: the engine keeps them in canonical form, as
-		// PeekCanonical compares them
-		name := line[:colon]
-		if len(ridKey) > 0 && string(name) == ridKey {
+	for i := range h.Len() {
+		name, _ := h.Field(i)
+		if len(name) == len(ridKey) && equalFoldBytes(name, ridKey) {
 			fs |= fRequestID
 		}
 		fs |= fieldBit(name)
 	}
-	if fs&fTrailer != 0 {
-		fs = fAll
-	}
-	return fs, buf
+	return fs
 }
 
-// fieldBit is the fieldSet bit of a field name in canonical form, 0 for any other name.
+// equalFoldBytes compares b with s, ignoring ASCII case.
+func equalFoldBytes(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(s) {
+		if c, d := b[i], s[i]; c != d && lower(c) != lower(d) {
+			return false
+		}
+	}
+	return true
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// fieldBit is the fieldSet bit of a field name in any case, 0 for any other name. The name
+// is lower-cased into an array first, so that one switch on the string compares it.
 func fieldBit(name []byte) fieldSet {
-	switch string(name) {
-	case "Connection":
+	var low [len("proxy-authorization")]byte // the longest name
+	if len(name) > len(low) || len(name) < 2 {
+		return 0
+	}
+	for i, c := range name {
+		low[i] = lower(c)
+	}
+	switch string(low[:len(name)]) {
+	case "connection":
 		return fConnection
-	case "Keep-Alive":
+	case "keep-alive":
 		return fKeepAlive
-	case "Proxy-Connection":
+	case "proxy-connection":
 		return fProxyConnection
-	case "Proxy":
+	case "proxy":
 		return fProxy
-	case "Proxy-Authenticate":
+	case "proxy-authenticate":
 		return fProxyAuthenticate
-	case "Proxy-Authorization":
+	case "proxy-authorization":
 		return fProxyAuthorization
-	case "Te":
+	case "te":
 		return fTe
-	case "Trailer":
+	case "trailer":
 		return fTrailer
-	case "Transfer-Encoding":
+	case "transfer-encoding":
 		return fTransferEncoding
-	case "Upgrade":
+	case "upgrade":
 		return fUpgrade
-	case "Expect":
+	case "expect":
 		return fExpect
-	case "X-Forwarded-For":
+	case "x-forwarded-for":
 		return fXForwardedFor
-	case "X-Forwarded-Proto":
+	case "x-forwarded-proto":
 		return fXForwardedProto
-	case "X-Forwarded-Host":
+	case "x-forwarded-host":
 		return fXForwardedHost
-	case "X-Forwarded-Port":
+	case "x-forwarded-port":
 		return fXForwardedPort
-	case "X-Forwarded-Path":
+	case "x-forwarded-path":
 		return fXForwardedPath
-	case "X-Forwarded-Prefix":
+	case "x-forwarded-prefix":
 		return fXForwardedPrefix
-	case "X-Real-Ip":
+	case "x-real-ip":
 		return fXRealIP
-	case "Via":
+	case "via":
 		return fVia
 	}
 	return 0
@@ -161,25 +158,31 @@ func stripConnectionListed(conn []byte, del func(string)) {
 
 // sanitizeUpstream removes hop-by-hop headers from the upstream request; fs tells which are
 // there (upstreamFields). "TE: trailers" is kept when the client asked for it; upgrade keeps
-// the WebSocket handshake headers.
-//
-// Names are deleted only when there: Del normalises its key on every call, which cost about
-// 3% of the CPU per request when it ran for each hop name (bench/profiles/README.md).
-func sanitizeUpstream(h *fasthttp.RequestHeader, upgrade bool, fs fieldSet) {
-	var te []byte
+// the WebSocket handshake headers. The names every Connection field lists go too: their
+// values are gathered into scratch first (returned for reuse), as deleting fields while
+// walking them would skip some.
+func sanitizeUpstream(h *h1.Header, upgrade bool, fs fieldSet, scratch []byte) []byte {
+	keepTE := false
 	if fs&fTe != 0 {
-		te = h.PeekCanonical(s2b("Te"))
-	}
-	keepTE := len(te) > 0 && containsFold(te, "trailers")
-	if fs&fConnection != 0 {
-		if c := h.PeekCanonical(s2b("Connection")); len(c) > 0 {
-			stripConnectionListed(c, func(name string) {
-				if upgrade && strings.EqualFold(name, "Upgrade") {
-					return
-				}
-				h.Del(name)
-			})
+		for i := range h.Len() {
+			if name, v := h.Field(i); equalFoldBytes(name, "te") && containsFold(v, "trailers") {
+				keepTE = true
+			}
 		}
+	}
+	if fs&fConnection != 0 {
+		scratch = scratch[:0]
+		for i := range h.Len() {
+			if name, v := h.Field(i); equalFoldBytes(name, "connection") {
+				scratch = append(append(scratch, v...), ',')
+			}
+		}
+		stripConnectionListed(scratch, func(name string) {
+			if upgrade && strings.EqualFold(name, "Upgrade") {
+				return
+			}
+			h.Del(name)
+		})
 	}
 	for _, k := range hopHeaders {
 		if fs&k.bit == 0 || upgrade && k.bit == fUpgrade {
@@ -191,11 +194,12 @@ func sanitizeUpstream(h *fasthttp.RequestHeader, upgrade bool, fs fieldSet) {
 		h.Del("Expect")
 	}
 	if keepTE {
-		h.SetCanonical(s2b("Te"), s2b("trailers"))
+		h.Set("TE", "trailers")
 	}
 	if upgrade {
-		h.SetCanonical(s2b("Connection"), s2b("Upgrade"))
+		h.Set("Connection", "Upgrade")
 	}
+	return scratch
 }
 
 // containsFold reports whether v contains the lower-case ASCII word w in any case.

@@ -32,12 +32,8 @@ func (p *Proxy) ServeH1(w *h1.ResponseWriter, r *h1.Request, scheme string, list
 	st.pc.In = &st.hin
 	st.hadQuery = bytes.IndexByte(head.Target, '?') >= 0
 	if p.begin(st, head.Target, scheme, listenPort) {
-		h := &st.upRq.Header
-		h.SetMethodBytes(head.Method)
-		h.SetRequestURIBytes(head.Target)
-		for _, f := range head.Fields {
-			h.AddBytesKV(f.Name, f.Value)
-		}
+		st.up.method = b2s(head.Method)
+		st.upH.AddFields(head.Fields)
 		if r.Body != nil {
 			// slowBodyReader without a timeout only sorts the codec's body errors (stall:
 			// timedOut, malformed or cut: broken) for clientFault; the codec keeps the

@@ -116,7 +116,9 @@ type reqState struct {
 	sin  stdIn
 	hin  h1In
 	up   upReq
-	upRq fasthttp.Request
+	// upH is the upstream request's header: the client's fields as each front end copies
+	// them, then the gateway's and the plugins' changes
+	upH h1.Header
 	// resp is the response on its way to the client: filled by the upstream call, or by an
 	// exit or error the gateway produced.
 	resp  fasthttp.Response
@@ -197,7 +199,8 @@ func (p *Proxy) release(st *reqState) {
 	st.snap.Release()
 	st.held.release(&st.resp)
 	st.resp.Reset()
-	st.upRq.Reset()
+	st.upH.Reset()
+	st.up.method = ""
 	st.snap, st.route, st.chain, st.fast, st.target, st.wsConn = nil, nil, nil, nil, nil, nil
 	st.h1w = nil
 	st.fin, st.sin, st.hin = fastIn{}, stdIn{}, h1In{}
@@ -495,7 +498,7 @@ func (p *Proxy) httpsRequired(st *reqState) {
 func (p *Proxy) prepareUpstream(st *reqState, rt *snapshot.Route) {
 	c := &st.pc
 	in := c.In
-	st.up.reset(&st.upRq)
+	st.up.reset(&st.upH)
 	if st.bodySource != nil {
 		st.up.body, st.up.bodySize = st.bodySource, st.bodySize
 	}
@@ -519,10 +522,9 @@ func (p *Proxy) prepareUpstream(st *reqState, rt *snapshot.Route) {
 	}
 	st.hostInit = st.up.host
 
-	h := &st.upRq.Header
-	var fs fieldSet
-	fs, st.scratch = upstreamFields(h, p.ridKey, st.scratch)
-	sanitizeUpstream(h, st.upgrade, fs)
+	h := &st.upH
+	fs := upstreamFields(h, p.ridKey)
+	st.scratch = sanitizeUpstream(h, st.upgrade, fs, st.scratch)
 	trusted := st.trusted
 	ih := in.Header()
 	// X-Forwarded-For is always appended to (Kong §4.4), the other X-Forwarded-* are only
@@ -532,8 +534,8 @@ func (p *Proxy) prepareUpstream(st *reqState, rt *snapshot.Route) {
 	//
 	// fs was taken before anything was removed, when the upstream header still held every
 	// field of the client's (each front end builds it from all of them): a name it lacks, the
-	// client did not send, and its values need not be looked for (the look-up normalises the
-	// name, which costs more than the rest of it).
+	// client did not send, and its values need not be looked for (on the fasthttp and
+	// net/http front ends the look-up normalises the name, which costs more than the rest).
 	st.scratch = st.scratch[:0]
 	if fs&fXForwardedFor != 0 {
 		st.scratch = st.appendClientValues(st.scratch, "X-Forwarded-For")
@@ -585,16 +587,20 @@ func (p *Proxy) prepareUpstream(st *reqState, rt *snapshot.Route) {
 	setOnly(h, p.ridKey, s2b(c.RequestID), fs&fRequestID != 0)
 }
 
-// setOnly sets the header named key (in canonical form) to v, removing every field of that
-// name first when there is one: there, from upstreamFields, taken in prepareUpstream before
-// any field was set, when the upstream header held the client's fields only. Since then it
-// lost fields (sanitizeUpstream) and gained the gateway's own, one name each, so a name that
-// was not there has no field to remove and SetCanonical alone is right.
-func setOnly(h *fasthttp.RequestHeader, key string, v []byte, there bool) {
+// setOnly sets the header named key to v, replacing every field of that name when there is
+// one: there, from upstreamFields, taken in prepareUpstream before any field was set, when
+// the upstream header held the client's fields only. Since then it lost fields
+// (sanitizeUpstream) and gained the gateway's own, one name each, so a name that was not
+// there has no field to replace, and appending saves the walk that looks for one.
+//
+// The names are the gateway's and the values are made of the client's checked values and
+// the gateway's own, so they go in as trusted, unscanned.
+func setOnly(h *h1.Header, key string, v []byte, there bool) {
 	if there {
-		h.Del(key)
+		h.SetTrusted(key, v)
+		return
 	}
-	h.SetCanonical(s2b(key), v)
+	h.AddTrusted(s2b(key), v) // no field of that name to look for
 }
 
 func escapePath(dst []byte, p string) []byte { return router.EscapeUpstreamPath(dst, s2b(p)) }
@@ -679,20 +685,12 @@ func (p *Proxy) genReply(st *reqState, r *plugin.Reply) {
 func (p *Proxy) forward(st *reqState) {
 	c := &st.pc
 	svc := st.route.Service
-	req := &st.upRq
+	req := &st.up
 	// The request line's target goes out exactly as built here: escaped path, and '?' plus
-	// the query, also a bare trailing '?' (Kong §4.2). Nothing may call req.URI(): a parsed
-	// URI makes the engine rebuild the target from its parts when it writes the request,
-	// which costs a parse per request and drops a bare '?'.
+	// the query, also a bare trailing '?' (Kong §4.2).
 	st.uri = appendEscapedURI(st.uri[:0], st.up.path, st.up.query, st.hadQuery)
-	req.SetRequestURIBytes(st.uri)
-	switch {
-	case st.up.buffered:
-		req.SetBodyRaw(st.up.buf)
-	case st.up.body != nil:
-		req.SetBodyStream(st.up.body, st.up.bodySize)
-	}
-	idempotent := isIdempotent(req.Header.Method())
+	req.uri = st.uri
+	idempotent := isIdempotent(req.method)
 	// a streamed body is consumed by the first try; a buffered one (or none) can be resent
 	resendable := st.up.body == nil
 	key := p.hashKey(st, svc)
@@ -738,7 +736,7 @@ func (p *Proxy) forward(st *reqState) {
 		if st.hostAuto && host == st.hostInit {
 			host = svc.HostFor(t)
 		}
-		req.Header.SetHost(host)
+		req.sendHost = host
 		hc := svc.TransportFor(t).(*fasthttp.HostClient)
 		c.UpstreamStart = time.Now()
 		err = roundTrip(hc, req, &st.resp, &st.held, svc.TryTimeout, c.UpstreamStart)
@@ -889,8 +887,8 @@ func (p *Proxy) retryStatus(code int) bool {
 	return false
 }
 
-func isIdempotent(m []byte) bool {
-	switch string(m) {
+func isIdempotent(m string) bool {
+	switch m {
 	case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE":
 		return true
 	}

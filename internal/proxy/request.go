@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"tollgate/internal/h1"
 	"tollgate/internal/plugin"
 )
 
@@ -110,33 +112,174 @@ const maxBufferedBody = 64 << 20
 // errBodyTooLarge is returned when a plugin buffers a body over maxBufferedBody.
 var errBodyTooLarge = errors.New("request body too large to buffer")
 
-// upReq is the upstream request being built. It wraps a fasthttp request (the upstream client
-// is the HTTP/1.1 engine for both front ends) and keeps path, query and Host apart so that
-// plugins change them cheaply; they are written into the request line when it is sent.
+// upReq is the upstream request being built, and its writer (ADR 0002 step 3: the request
+// side of the upstream client is the gateway's own; the response is still read by fasthttp).
+// Path, query and Host are kept apart so that plugins change them cheaply; they go into the
+// request line and the Host field when the request is written.
 type upReq struct {
-	req   *fasthttp.Request
-	path  string
-	query string
-	host  string
+	h      *h1.Header
+	method string
+	path   string
+	query  string
+	host   string
 
 	body     io.Reader // streaming source, nil when there is none
 	bodySize int       // -1 when unknown (chunked)
 	buffered bool
 	buf      []byte
+
+	// set by forward for each try: the request target as written, and the Host sent
+	uri      []byte
+	sendHost string
+	// head is the request head as last written, reused; lim and chunk serve the body copy
+	head  []byte
+	lim   io.LimitedReader
+	chunk []byte
 }
 
 var _ plugin.UpstreamRequest = (*upReq)(nil)
 
-func (u *upReq) Method() string            { return b2s(u.req.Header.Method()) }
-func (u *upReq) SetMethod(m string)        { u.req.Header.SetMethod(m) }
-func (u *upReq) Path() string              { return u.path }
-func (u *upReq) SetPath(p string)          { u.path = p }
-func (u *upReq) Query() string             { return u.query }
-func (u *upReq) SetQuery(q string)         { u.query = q }
-func (u *upReq) Host() string              { return u.host }
-func (u *upReq) SetHost(h string)          { u.host = h }
-func (u *upReq) Header() plugin.Header     { return fastReqHeader{&u.req.Header} }
-func (u *upReq) reset(r *fasthttp.Request) { *u = upReq{req: r, buf: u.buf[:0], bodySize: -1} }
+func (u *upReq) Method() string        { return u.method }
+func (u *upReq) SetMethod(m string)    { u.method = m }
+func (u *upReq) Path() string          { return u.path }
+func (u *upReq) SetPath(p string)      { u.path = p }
+func (u *upReq) Query() string         { return u.query }
+func (u *upReq) SetQuery(q string)     { u.query = q }
+func (u *upReq) Host() string          { return u.host }
+func (u *upReq) SetHost(h string)      { u.host = h }
+func (u *upReq) Header() plugin.Header { return u.h }
+
+// reset readies u for a request whose header is h and whose method the front end set.
+func (u *upReq) reset(h *h1.Header) {
+	*u = upReq{h: h, method: u.method, buf: u.buf[:0], head: u.head[:0], chunk: u.chunk, bodySize: -1}
+}
+
+// isHead reports a HEAD request, whose response has no body whatever its head says.
+func (u *upReq) isHead() bool { return u.method == "HEAD" }
+
+// writeRequest writes the request to an upstream connection: the request line, Host, the
+// fields, the framing the body needs, and the body. Framing is the gateway's: the client's
+// Content-Length and Transfer-Encoding fields (the latter removed as hop-by-hop already) are
+// not passed on, as the body may have been changed or may arrive chunked and leave with a
+// length. A body of unknown length goes out chunked, one chunk per read of the client's
+// body, flushed at once, so that a streaming upload is not held back in the buffer.
+func (u *upReq) writeRequest(bw *bufio.Writer) error {
+	b := append(u.head[:0], u.method...)
+	b = append(b, ' ')
+	b = append(b, u.uri...)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, u.sendHost...)
+	b = append(b, '\r', '\n')
+	for i := range u.h.Len() {
+		name, value := u.h.Field(i)
+		if framingOrHost(name) || !u.h.Valid(i) {
+			continue
+		}
+		b = append(b, name...)
+		b = append(b, ':', ' ')
+		b = append(b, value...)
+		b = append(b, '\r', '\n')
+	}
+	size := -2 // no body
+	switch {
+	case u.buffered:
+		size = len(u.buf)
+	case u.body != nil:
+		size = u.bodySize
+	}
+	switch {
+	case size == -1:
+		b = append(b, "Transfer-Encoding: chunked\r\n"...)
+	case size >= 0 && (size > 0 || bodyMethod(u.method)), size == -2 && bodyMethod(u.method):
+		// RFC 9110 §8.6: a request whose method gives content a meaning carries a length,
+		// 0 included
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, int64(max(size, 0)), 10)
+		b = append(b, '\r', '\n')
+	}
+	b = append(b, '\r', '\n')
+	u.head = b
+	if _, err := bw.Write(b); err != nil {
+		return err
+	}
+	switch {
+	case u.buffered:
+		_, err := bw.Write(u.buf)
+		return err
+	case u.body == nil:
+		return nil
+	case size >= 0:
+		// a LimitedReader kept in u: io.CopyN would allocate one per request
+		u.lim = io.LimitedReader{R: u.body, N: int64(size)}
+		n, err := io.Copy(bw, &u.lim)
+		if err == nil && n < int64(size) {
+			err = io.ErrUnexpectedEOF // the client's body ended short of its length
+		}
+		return err
+	}
+	return u.writeChunked(bw)
+}
+
+// writeChunked copies a body of unknown length as chunks, flushing each.
+func (u *upReq) writeChunked(bw *bufio.Writer) error {
+	if u.chunk == nil {
+		u.chunk = make([]byte, 16<<10)
+	}
+	for {
+		n, err := u.body.Read(u.chunk)
+		if n > 0 {
+			_, _ = bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(n), 16))
+			_, _ = bw.WriteString("\r\n")
+			_, _ = bw.Write(u.chunk[:n])
+			_, _ = bw.WriteString("\r\n")
+			if ferr := bw.Flush(); ferr != nil {
+				return ferr
+			}
+		}
+		if err == io.EOF {
+			_, werr := bw.WriteString("0\r\n\r\n")
+			return werr
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// framingOrHost reports the fields the writer leaves out of the copied ones: Host, written
+// first from the target's host, and the framing fields, written from the body.
+func framingOrHost(name []byte) bool {
+	switch len(name) {
+	case 4:
+		return equalFoldASCII(name, "host")
+	case 14:
+		return equalFoldASCII(name, "content-length")
+	case 17:
+		return equalFoldASCII(name, "transfer-encoding")
+	}
+	return false
+}
+
+// equalFoldASCII compares b with the lower-case ASCII s, ignoring case.
+func equalFoldASCII(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(s) {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// bodyMethod reports the methods that define a meaning for content (RFC 9110 §9.3), for
+// which a request without a body still says Content-Length: 0.
+func bodyMethod(m string) bool { return m == "POST" || m == "PUT" || m == "PATCH" }
 
 // Body reads the whole body once; later calls return the same bytes.
 func (u *upReq) Body() ([]byte, error) {

@@ -1,11 +1,19 @@
 package proxy
 
 import (
+	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/valyala/fasthttp"
+
+	"tollgate/internal/h1"
 )
 
 // engineQuery is what the engine's own URI parser makes of target's query: the oracle for
@@ -75,5 +83,95 @@ func TestHexPairs(t *testing.T) {
 	id := st.newRequestID()
 	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
 		t.Errorf("request id %q: want 32 lower-case hex characters", id)
+	}
+}
+
+// TestWriteRequest: the upstream request head and body as upReq writes them, read back by
+// net/http's request parser as the judge of framing.
+func TestWriteRequest(t *testing.T) {
+	tests := []struct {
+		name   string
+		method string
+		fields string // client fields, as the front ends copy them
+		body   func(u *upReq)
+		head   string // the head written, after the request line
+		want   string // the body net/http reads
+	}{
+		{name: "GET without body", method: "GET", fields: "Accept: */*\r\n", // and the client's Host, c
+			head: "Host: up.example\r\nAccept: */*\r\n\r\n"},
+		{name: "client framing is not passed on", method: "GET", fields: "Content-Length: 0\r\nX-A: 1\r\n",
+			head: "Host: up.example\r\nX-A: 1\r\n\r\n"},
+		{name: "POST without body says 0", method: "POST", fields: "X-A: 1\r\n",
+			head: "Host: up.example\r\nX-A: 1\r\nContent-Length: 0\r\n\r\n"},
+		{name: "DELETE without body says nothing", method: "DELETE",
+			head: "Host: up.example\r\n\r\n"},
+		{name: "buffered body", method: "POST", fields: "Content-Length: 99\r\n",
+			body: func(u *upReq) { u.SetBody([]byte("hello")) },
+			head: "Host: up.example\r\nContent-Length: 5\r\n\r\n", want: "hello"},
+		{name: "stream of known length", method: "PUT",
+			body: func(u *upReq) { u.body, u.bodySize = strings.NewReader("abcdef"), 6 },
+			head: "Host: up.example\r\nContent-Length: 6\r\n\r\n", want: "abcdef"},
+		{name: "stream of unknown length goes chunked", method: "POST",
+			body: func(u *upReq) { u.body, u.bodySize = iotest.OneByteReader(strings.NewReader("abc")), -1 },
+			head: "Host: up.example\r\nTransfer-Encoding: chunked\r\n\r\n", want: "abc"},
+		{name: "empty stream of unknown length", method: "POST",
+			body: func(u *upReq) { u.body, u.bodySize = strings.NewReader(""), -1 },
+			head: "Host: up.example\r\nTransfer-Encoding: chunked\r\n\r\n"},
+		{name: "a plugin's field with CR LF stays one field", method: "GET",
+			body: func(u *upReq) { u.h.Set("X-P", "a\r\nInjected: 1") },
+			head: "Host: up.example\r\nX-P: a  Injected: 1\r\n\r\n"},
+		{name: "a plugin's name that is not a token is dropped", method: "GET",
+			body: func(u *upReq) { u.h.Set("X-P\r\nInjected", "1") },
+			head: "Host: up.example\r\n\r\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var h h1.Header
+			if tc.fields != "" {
+				h = *headerOf(t, "GET / HTTP/1.1\r\nHost: c\r\n"+tc.fields+"\r\n")
+			}
+			u := &upReq{method: tc.method}
+			u.reset(&h)
+			u.uri, u.sendHost = []byte("/p?q=1"), "up.example"
+			if tc.body != nil {
+				tc.body(u)
+			}
+			var out bytes.Buffer
+			bw := bufio.NewWriter(&out)
+			if err := u.writeRequest(bw); err != nil {
+				t.Fatal(err)
+			}
+			if err := bw.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			wire := out.String()
+			line := tc.method + " /p?q=1 HTTP/1.1\r\n"
+			if !strings.HasPrefix(wire, line+tc.head) {
+				t.Fatalf("wrote\n%q\nwant head\n%q", wire, line+tc.head)
+			}
+			r, err := http.ReadRequest(bufio.NewReader(strings.NewReader(wire)))
+			if err != nil {
+				t.Fatalf("net/http refuses %q: %v", wire, err)
+			}
+			got, err := io.ReadAll(r.Body)
+			if err != nil || string(got) != tc.want {
+				t.Fatalf("body %q (%v), want %q", got, err, tc.want)
+			}
+			if r.Host != "up.example" || r.Method != tc.method {
+				t.Fatalf("host %q method %q", r.Host, r.Method)
+			}
+		})
+	}
+}
+
+// TestWriteRequestShortBody: a client body that ends before its length is an error, not a
+// request the upstream waits on.
+func TestWriteRequestShortBody(t *testing.T) {
+	u := &upReq{method: "POST"}
+	u.reset(&h1.Header{})
+	u.uri, u.sendHost = []byte("/"), "up"
+	u.body, u.bodySize = strings.NewReader("abc"), 10
+	if err := u.writeRequest(bufio.NewWriter(io.Discard)); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("err %v, want io.ErrUnexpectedEOF", err)
 	}
 }

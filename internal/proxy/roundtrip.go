@@ -9,11 +9,18 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
+// outRequest is a request the upstream client writes: the gateway's upReq, or in tests a
+// fasthttp request.
+type outRequest interface {
+	writeRequest(bw *bufio.Writer) error
+	isHead() bool
+}
+
 // roundTrip sends req on a pooled connection of hc and reads the response head into resp,
 // leaving the body as a stream over the connection, which held keeps until held.release.
 //
-// It is fasthttp's own transport (HostClient.Do with StreamResponseBody) minus its per-request
-// bookkeeping: for a streamed body the library wraps the stream and its connection in four
+// The request is written by the gateway (upReq.writeRequest). The rest is fasthttp's own
+// transport (HostClient.Do with StreamResponseBody) minus its per-request bookkeeping: for a streamed body the library wraps the stream and its connection in four
 // fresh objects (two closures, a release closure and a wrapper; 4 of the plain path's 5
 // allocations per request, see bench/profiles/README.md). Here that state lives in held,
 // inside the pooled request state, and is released by the gateway when the response ends
@@ -23,14 +30,14 @@ import (
 // timeout (the service's try_timeout, 0 for none) bounds the whole try, response body
 // included, as Request.SetTimeout does in the library; it counts from start, when the try
 // began (the caller's UpstreamStart: the clock is read once per try, not twice).
-func roundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response, held *heldConn, timeout time.Duration, start time.Time) error {
+func roundTrip(hc *fasthttp.HostClient, req outRequest, resp *fasthttp.Response, held *heldConn, timeout time.Duration, start time.Time) error {
 	resp.Reset()
 	resp.StreamBody = true
 	var deadline time.Time
 	if timeout > 0 {
 		deadline = start.Add(timeout)
 	}
-	cc, err := hc.AcquireConn(timeout, req.ConnectionClose())
+	cc, err := hc.AcquireConn(timeout, false)
 	if err != nil {
 		return err
 	}
@@ -40,7 +47,7 @@ func roundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Re
 		return err
 	}
 	bw := hc.AcquireWriter(conn)
-	err = req.Write(bw)
+	err = req.writeRequest(bw)
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -49,7 +56,7 @@ func roundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Re
 		hc.CloseConn(cc)
 		return transportError(err)
 	}
-	if req.Header.IsHead() {
+	if req.isHead() {
 		resp.SkipBody = true
 	}
 	br := hc.AcquireReader(conn)
@@ -58,7 +65,7 @@ func roundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Re
 		hc.CloseConn(cc)
 		return transportError(err)
 	}
-	closeConn := req.ConnectionClose() || resp.ConnectionClose()
+	closeConn := resp.ConnectionClose()
 	if resp.IsBodyStream() {
 		*held = heldConn{
 			hc: hc, cc: cc, br: br, body: resp.BodyStream(), closeConn: closeConn,

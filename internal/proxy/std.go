@@ -64,14 +64,17 @@ func (hd StdHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serveStd copies the client request into the upstream request and runs the pipeline.
 func (hd StdHandler) serveStd(st *reqState, r *http.Request) {
-	h := &st.upRq.Header
-	h.SetMethod(r.Method)
+	h := &st.upH
+	st.up.method = r.Method
+	// Host first, where an HTTP/1.1 client puts it: net/http keeps it out of the map. The
+	// HTTP/2 server refused names that are not tokens and values with CR, LF or NUL; other
+	// control bytes it lets through, so the values are still scanned.
+	h.Add("Host", r.Host)
 	for k, vs := range r.Header {
 		for _, v := range vs {
 			h.Add(k, v)
 		}
 	}
-	h.SetHost(r.Host)
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 		st.bodySource, st.bodySize = r.Body, int(r.ContentLength)
 		if r.ContentLength < 0 {

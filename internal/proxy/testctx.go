@@ -14,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"tollgate/internal/edge"
+	"tollgate/internal/h1"
 	"tollgate/internal/plugin"
 	"tollgate/internal/router"
 )
@@ -28,6 +29,7 @@ var Engines = []string{"http1", "codec", "http2"}
 type TestExchange struct {
 	Ctx  *plugin.Ctx
 	up   upReq
+	upH  h1.Header
 	resp fasthttp.Response
 }
 
@@ -53,7 +55,7 @@ func NewTestExchange(engine string, req *http.Request, nStates int) (*TestExchan
 		return nil, fmt.Errorf("normalize %q: %w", raw, err)
 	}
 	common := inCommon{path: path, scheme: "http", peer: netip.MustParseAddr("127.0.0.1"), fwd: netip.MustParseAddr("127.0.0.1"), listenPort: 8000}
-	upr := &fasthttp.Request{}
+	upr := &x.upH
 	switch engine {
 	case "http1":
 		wire, err := wireOf(req, body)
@@ -71,7 +73,10 @@ func NewTestExchange(engine string, req *http.Request, nStates int) (*TestExchan
 			return nil, fmt.Errorf("parse as http1 body: %w", err)
 		}
 		x.Ctx.In = &fastIn{inCommon: common, req: fr}
-		fr.Header.CopyTo(&upr.Header)
+		x.up.method = string(fr.Header.Method())
+		for k, v := range fr.Header.All() {
+			upr.AddBytes(k, v)
+		}
 	case "codec":
 		wire, err := wireOf(req, body)
 		if err != nil {
@@ -86,11 +91,8 @@ func NewTestExchange(engine string, req *http.Request, nStates int) (*TestExchan
 			return nil, fmt.Errorf("parse with the codec: %d %s", v.Status, v.Reason)
 		}
 		x.Ctx.In = &h1In{inCommon: common, head: head}
-		upr.Header.SetMethodBytes(head.Method)
-		upr.Header.SetRequestURIBytes(head.Target)
-		for _, f := range head.Fields {
-			upr.Header.AddBytesKV(f.Name, f.Value)
-		}
+		x.up.method = string(head.Method)
+		upr.AddFields(head.Fields)
 	case "http2":
 		r2 := req.Clone(context.Background())
 		r2.ProtoMajor, r2.ProtoMinor, r2.Proto = 2, 0, "HTTP/2.0"
@@ -98,13 +100,13 @@ func NewTestExchange(engine string, req *http.Request, nStates int) (*TestExchan
 			r2.Host = req.URL.Host
 		}
 		x.Ctx.In = &stdIn{inCommon: common, req: r2}
-		upr.Header.SetMethod(r2.Method)
+		x.up.method = r2.Method
+		upr.Add("Host", r2.Host)
 		for k, vs := range r2.Header {
 			for _, v := range vs {
-				upr.Header.Add(k, v)
+				upr.Add(k, v)
 			}
 		}
-		upr.Header.SetHost(r2.Host)
 	default:
 		return nil, fmt.Errorf("unknown engine %q", engine)
 	}

@@ -127,7 +127,7 @@ func TestTransportLargeResponseHead(t *testing.T) {
 		var resp fasthttp.Response
 		req.SetRequestURI("http://" + addr + tc.path)
 		var held heldConn
-		err := roundTrip(hc, &req, &resp, &held, 0, time.Now())
+		err := roundTrip(hc, fastOut{&req}, &resp, &held, 0, time.Now())
 		held.release(&resp)
 		if (err != nil) != tc.wantErr {
 			t.Errorf("%s: err = %v, wantErr %v", tc.path, err, tc.wantErr)
@@ -139,7 +139,7 @@ func TestTransportLargeResponseHead(t *testing.T) {
 // the body's (EOF is success).
 func doAndDrain(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) error {
 	var held heldConn
-	err := roundTrip(hc, req, resp, &held, timeout, time.Now())
+	err := roundTrip(hc, fastOut{req}, resp, &held, timeout, time.Now())
 	if err != nil || !resp.IsBodyStream() {
 		return err
 	}

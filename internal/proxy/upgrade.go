@@ -31,13 +31,13 @@ func (p *Proxy) dialUpgrade(st *reqState) {
 	}
 	key := p.hashKey(st, svc)
 	fb, _ := svc.Balancer.(balancer.Feedback)
-	req := &st.upRq
+	req := &st.up
 	st.uri = appendEscapedURI(st.uri[:0], st.up.path, st.up.query, st.hadQuery)
-	req.Header.SetRequestURIBytes(st.uri)
-	req.Header.Set("Connection", "Upgrade")
-	req.Header.Set("Upgrade", "websocket")
-	req.Header.SetContentLength(0)
-	req.Header.Del("Content-Length")
+	req.uri = st.uri
+	st.upH.Set("Connection", "Upgrade")
+	st.upH.Set("Upgrade", "websocket")
+	// the handshake carries no body: what follows it on the connection is the protocol's
+	req.body, req.buffered = nil, false
 
 	// Connecting is retried on another target as for any request: nothing was sent yet.
 	var (
@@ -75,14 +75,14 @@ func (p *Proxy) dialUpgrade(st *reqState) {
 	}
 	// the pick lasts as long as the upgraded connection: finish reports it done
 	st.feedback = fb
-	req.Header.SetHost(host)
+	req.sendHost = host
 	if svc.Scheme == "https" {
 		tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true, ServerName: hostOnly(host)}) //nolint:gosec // Kong's default tls_verify off
 		conn = tc
 	}
 	tc := &timeoutConn{Conn: conn, read: svc.ReadTimeout, write: svc.WriteTimeout}
 	bw := bufio.NewWriter(tc)
-	if err := req.Header.Write(bw); err != nil || bw.Flush() != nil {
+	if err := req.writeRequest(bw); err != nil || bw.Flush() != nil {
 		conn.Close()
 		p.fail(st, 502, msgBadGateway)
 		return

@@ -1,0 +1,223 @@
+package h1
+
+import (
+	"strings"
+
+	"tollgate/internal/edge"
+)
+
+// Header is a list of header fields that the gateway builds and edits: the request it sends
+// upstream. Names keep the case they were given, as nginx passes them; look-ups ignore case.
+// Names and values are copied into one arena owned by the Header, and fields refer to it by
+// offset, so the arena may grow without invalidating them, and a Header reused through Reset
+// does not allocate.
+//
+// fasthttp's header types, which this replaces on the codec's path, normalise every name on
+// every call and search their fields twice per set (ADR 0002, step 3). The gateway's headers
+// hold a dozen fields, so a linear walk comparing lengths first is the fastest look-up there
+// is, and editing in place keeps the client's order.
+type Header struct {
+	kv  []hfield
+	buf []byte
+}
+
+type hfield struct {
+	name, value span
+	// bad marks a name that is not a token, which AppendTo leaves out: only Add and Set,
+	// the plugins' calls, can store one
+	bad bool
+}
+
+// span is a run of Header.buf.
+type span struct{ off, n int32 }
+
+// Reset empties h, keeping its memory.
+func (h *Header) Reset() {
+	h.kv = h.kv[:0]
+	h.buf = h.buf[:0]
+}
+
+func (h *Header) bytes(s span) []byte { return h.buf[s.off : s.off+s.n : s.off+s.n] }
+
+// put copies b into the arena. Control bytes other than HTAB (CR and LF above all) become
+// spaces when clean is set, so that no value set by a plugin can start a field or a message
+// of its own on the wire.
+func (h *Header) put(b []byte, clean bool) span {
+	if h.buf == nil {
+		h.buf = make([]byte, 0, 512)
+	}
+	at := len(h.buf)
+	h.buf = append(h.buf, b...)
+	if clean && !edge.ValidValue(b) { // eight bytes at a time; most values are clean
+		for i, c := range h.buf[at:] {
+			if (c < ' ' && c != '\t') || c == 0x7f {
+				h.buf[at+i] = ' '
+			}
+		}
+	}
+	return span{int32(at), int32(len(b))}
+}
+
+// AddFields appends fields parsed by edge.Policy.ParseRequest. They passed the edge rules,
+// so they are copied without another scan.
+func (h *Header) AddFields(fs []edge.Field) {
+	for _, f := range fs {
+		h.kv = append(h.kv, hfield{name: h.put(f.Name, false), value: h.put(f.Value, false)})
+	}
+}
+
+// Add appends a field. A value's control bytes become spaces; a name that is not a token is
+// kept for look-ups but never written.
+func (h *Header) Add(name, value string) { h.AddBytes(s2b(name), s2b(value)) }
+
+// AddBytes is Add for bytes, which are copied.
+func (h *Header) AddBytes(name, value []byte) {
+	h.kv = append(h.kv, hfield{name: h.put(name, false), value: h.put(value, true), bad: !edge.ValidToken(name)})
+}
+
+// AddTrusted appends a field whose name the caller knows is a token and whose value has no
+// control bytes but HTAB: a field another engine's parser checked, or one the gateway makes
+// from such values. It skips Add's scans, which cost more than the copy.
+func (h *Header) AddTrusted(name, value []byte) {
+	h.kv = append(h.kv, hfield{name: h.put(name, false), value: h.put(value, false)})
+}
+
+// Set replaces every field named name by one with value, where the first of them was, or
+// appends it; the value and name are treated as Add treats them.
+func (h *Header) Set(name, value string) { h.set(name, s2b(value), true) }
+
+// SetBytes is Set with the value as bytes, which are copied.
+func (h *Header) SetBytes(name string, value []byte) { h.set(name, value, true) }
+
+// SetTrusted is Set for a field as AddTrusted takes it.
+func (h *Header) SetTrusted(name string, value []byte) { h.set(name, value, false) }
+
+func (h *Header) set(name string, value []byte, check bool) {
+	i := h.index(name, 0)
+	if i < 0 {
+		h.kv = append(h.kv, hfield{name: h.put(s2b(name), false), value: h.put(value, check),
+			bad: check && !edge.ValidToken(s2b(name))})
+		return
+	}
+	h.kv[i].value = h.put(value, check)
+	h.delFrom(name, i+1)
+}
+
+// Del removes every field named name.
+func (h *Header) Del(name string) {
+	if i := h.index(name, 0); i >= 0 {
+		h.delFrom(name, i)
+	}
+}
+
+// delFrom removes the fields named name at index i and after; the arena keeps their bytes
+// until Reset.
+func (h *Header) delFrom(name string, i int) {
+	out := i
+	for ; i < len(h.kv); i++ {
+		if h.is(i, name) {
+			continue
+		}
+		h.kv[out] = h.kv[i]
+		out++
+	}
+	h.kv = h.kv[:out]
+}
+
+// index returns the first field at or after from named name, or -1.
+func (h *Header) index(name string, from int) int {
+	for i := from; i < len(h.kv); i++ {
+		if h.is(i, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// is reports whether field i is named name, compared without regard to ASCII case.
+func (h *Header) is(i int, name string) bool {
+	s := h.kv[i].name
+	if int(s.n) != len(name) {
+		return false
+	}
+	b := h.buf[s.off : s.off+s.n]
+	for j := range len(name) {
+		if c, d := b[j], name[j]; c != d && lowerASCII(c) != lowerASCII(d) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// Peek returns the first value of name: nil when there is none, an empty non-nil slice for
+// an empty value. It is valid until h changes.
+func (h *Header) Peek(name string) []byte {
+	if i := h.index(name, 0); i >= 0 {
+		return h.bytes(h.kv[i].value)
+	}
+	return nil
+}
+
+// Has reports a field named name, also one with an empty value.
+func (h *Header) Has(name string) bool { return h.index(name, 0) >= 0 }
+
+// Values returns every value of name, one per field (allocates).
+func (h *Header) Values(name string) []string {
+	var out []string
+	for i := range h.kv {
+		if h.is(i, name) {
+			out = append(out, string(h.bytes(h.kv[i].value)))
+		}
+	}
+	return out
+}
+
+// VisitAll calls fn with every field in order. fn must not change h.
+func (h *Header) VisitAll(fn func(name, value []byte)) {
+	for _, f := range h.kv {
+		fn(h.bytes(f.name), h.bytes(f.value))
+	}
+}
+
+// Len is the number of fields.
+func (h *Header) Len() int { return len(h.kv) }
+
+// Field returns field i, 0 <= i < Len(), valid until h changes.
+func (h *Header) Field(i int) (name, value []byte) {
+	f := h.kv[i]
+	return h.bytes(f.name), h.bytes(f.value)
+}
+
+// Valid reports whether field i may be written: its name is a token.
+func (h *Header) Valid(i int) bool { return !h.kv[i].bad }
+
+// AppendTo appends the fields in wire form, "name: value" and CRLF each. A field whose name
+// is not a token (only a plugin's Set or Add can make one) is left out: written as it is, it
+// could end the head early or inject a field, and a name cannot be cleaned as a value can.
+func (h *Header) AppendTo(dst []byte) []byte {
+	for _, f := range h.kv {
+		if f.bad {
+			continue
+		}
+		name := h.bytes(f.name)
+		dst = append(dst, name...)
+		dst = append(dst, ':', ' ')
+		dst = append(dst, h.bytes(f.value)...)
+		dst = append(dst, '\r', '\n')
+	}
+	return dst
+}
+
+// String is the wire form, for tests and debugging.
+func (h *Header) String() string {
+	var b strings.Builder
+	b.Write(h.AppendTo(nil))
+	return b.String()
+}

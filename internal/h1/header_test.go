@@ -1,0 +1,281 @@
+package h1
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"tollgate/internal/edge"
+)
+
+// model is the obvious implementation Header is held to: a list of pairs.
+type model [][2]string
+
+func (m *model) add(n, v string) { *m = append(*m, [2]string{n, cleanModel(v)}) }
+
+func (m *model) set(n, v string) {
+	for i, kv := range *m {
+		if foldASCII(kv[0], n) {
+			(*m)[i][1] = cleanModel(v)
+			rest := slices.DeleteFunc((*m)[i+1:], func(kv [2]string) bool { return foldASCII(kv[0], n) })
+			*m = (*m)[:i+1+len(rest)]
+			return
+		}
+	}
+	m.add(n, v)
+}
+
+func (m *model) del(n string) {
+	*m = slices.DeleteFunc(*m, func(kv [2]string) bool { return foldASCII(kv[0], n) })
+}
+
+func (m model) wire() string {
+	var b strings.Builder
+	for _, kv := range m {
+		if edge.ValidToken([]byte(kv[0])) {
+			b.WriteString(kv[0] + ": " + kv[1] + "\r\n")
+		}
+	}
+	return b.String()
+}
+
+func cleanModel(v string) string {
+	return mapASCII(v, func(c byte) byte {
+		if (c < ' ' && c != '\t') || c == 0x7f {
+			return ' '
+		}
+		return c
+	})
+}
+
+// foldASCII is the model's case-insensitive compare: ASCII letters only, as field names are
+// compared (strings.EqualFold would also fold non-ASCII runes such as the Kelvin sign).
+func foldASCII(a, b string) bool {
+	return len(a) == len(b) && mapASCII(a, lowerASCII) == mapASCII(b, lowerASCII)
+}
+
+func mapASCII(s string, f func(byte) byte) string {
+	b := []byte(s)
+	for i := range b {
+		b[i] = f(b[i])
+	}
+	return string(b)
+}
+
+func upperASCII(c byte) byte {
+	if 'a' <= c && c <= 'z' {
+		return c - ('a' - 'A')
+	}
+	return c
+}
+
+// op is one edit of a Header: 'a'dd, 's'et, 'd'el.
+type op struct {
+	kind        byte
+	name, value string
+}
+
+func apply(h *Header, m *model, o op) {
+	switch o.kind {
+	case 'a':
+		h.Add(o.name, o.value)
+		m.add(o.name, o.value)
+	case 's':
+		h.Set(o.name, o.value)
+		m.set(o.name, o.value)
+	case 'd':
+		h.Del(o.name)
+		m.del(o.name)
+	}
+}
+
+func checkModel(t *testing.T, h *Header, m model) {
+	t.Helper()
+	if got, want := h.String(), m.wire(); got != want {
+		t.Fatalf("wire:\n%q\nwant\n%q", got, want)
+	}
+	if h.Len() != len(m) {
+		t.Fatalf("Len %d, want %d", h.Len(), len(m))
+	}
+	for _, kv := range m {
+		for _, name := range []string{kv[0], mapASCII(kv[0], lowerASCII), mapASCII(kv[0], upperASCII)} {
+			var want []string
+			for _, kv2 := range m {
+				if foldASCII(kv2[0], name) {
+					want = append(want, kv2[1])
+				}
+			}
+			if got := h.Values(name); !slices.Equal(got, want) {
+				t.Fatalf("Values(%q) = %q, want %q", name, got, want)
+			}
+			p := h.Peek(name)
+			if p == nil || string(p) != want[0] || !h.Has(name) {
+				t.Fatalf("Peek(%q) = %q (nil %v), want %q", name, p, p == nil, want[0])
+			}
+		}
+	}
+	var visited model
+	h.VisitAll(func(n, v []byte) { visited = append(visited, [2]string{string(n), string(v)}) })
+	if !slices.Equal(visited, m) {
+		t.Fatalf("VisitAll %q, want %q", visited, m)
+	}
+}
+
+func TestHeader(t *testing.T) {
+	tests := []struct {
+		name string
+		ops  []op
+		wire string
+	}{
+		{"empty", nil, ""},
+		{"add keeps case and order", []op{{'a', "X-A", "1"}, {'a', "x-b", "2"}, {'a', "X-A", "3"}},
+			"X-A: 1\r\nx-b: 2\r\nX-A: 3\r\n"},
+		{"set replaces the first, drops the rest", []op{{'a', "X-A", "1"}, {'a', "B", "2"}, {'a', "x-a", "3"}, {'s', "X-a", "9"}},
+			"X-A: 9\r\nB: 2\r\n"},
+		{"set appends a new name", []op{{'a', "A", "1"}, {'s', "B", "2"}}, "A: 1\r\nB: 2\r\n"},
+		{"del every field of a name", []op{{'a', "A", "1"}, {'a', "B", "2"}, {'a', "a", "3"}, {'d', "A", ""}}, "B: 2\r\n"},
+		{"del of an absent name", []op{{'a', "A", "1"}, {'d', "Z", ""}}, "A: 1\r\n"},
+		{"empty value", []op{{'a', "A", ""}}, "A: \r\n"},
+		{"CR LF in a value become spaces", []op{{'a', "A", "x\r\nEvil: 1"}}, "A: x  Evil: 1\r\n"},
+		{"NUL and DEL become spaces, HTAB stays", []op{{'s', "A", "a\x00b\x7fc\td"}}, "A: a b c\td\r\n"},
+		{"a name that is not a token is not written", []op{{'a', "A\r\nB", "1"}, {'a', "C", "2"}, {'a', "", "3"}, {'a', "D E", "4"}},
+			"C: 2\r\n"},
+		{"set after del", []op{{'a', "A", "1"}, {'d', "a", ""}, {'s', "A", "2"}}, "A: 2\r\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var h Header
+			var m model
+			for _, o := range tt.ops {
+				apply(&h, &m, o)
+			}
+			if got := h.String(); got != tt.wire {
+				t.Fatalf("wire %q, want %q", got, tt.wire)
+			}
+			checkModel(t, &h, m)
+		})
+	}
+}
+
+func TestHeaderPeek(t *testing.T) {
+	var h Header
+	if h.Peek("A") != nil || h.Has("A") {
+		t.Fatal("empty header has A")
+	}
+	h.Add("A", "")
+	if p := h.Peek("a"); p == nil || len(p) != 0 {
+		t.Fatalf("empty value peeked as %v (nil %v)", p, p == nil)
+	}
+	// a peeked value has no spare capacity: appending to it cannot write into the next field
+	h.Add("B", "2")
+	p := h.Peek("A")
+	_ = append(p, 'x')
+	if got := string(h.Peek("B")); got != "2" {
+		t.Fatalf("B = %q after appending to A's value", got)
+	}
+}
+
+func TestHeaderAddFields(t *testing.T) {
+	var head edge.RequestHead
+	pol := edge.DefaultPolicy()
+	raw := "GET / HTTP/1.1\r\nHost: a\r\nX-Empty:\r\nx-multi: 1\r\nX-Multi: 2\r\n\r\n"
+	if n, v := pol.ParseRequest([]byte(raw), &head); n == 0 || !v.OK() {
+		t.Fatal(n, v)
+	}
+	var h Header
+	h.AddFields(head.Fields)
+	if got, want := h.String(), "Host: a\r\nX-Empty: \r\nx-multi: 1\r\nX-Multi: 2\r\n"; got != want {
+		t.Fatalf("%q, want %q", got, want)
+	}
+	h.Reset()
+	if h.Len() != 0 || h.String() != "" {
+		t.Fatal("Reset left fields")
+	}
+}
+
+func TestHeaderAllocs(t *testing.T) {
+	var head edge.RequestHead
+	pol := edge.DefaultPolicy()
+	raw := "GET / HTTP/1.1\r\nHost: gw.example\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n"
+	if n, v := pol.ParseRequest([]byte(raw), &head); n == 0 || !v.OK() {
+		t.Fatal(n, v)
+	}
+	var h Header
+	var out []byte
+	run := func() {
+		h.Reset()
+		h.AddFields(head.Fields)
+		h.Del("Connection")
+		h.Set("X-Forwarded-For", "127.0.0.1")
+		h.SetBytes("Via", []byte("1.1 tollgate"))
+		out = h.AppendTo(out[:0])
+	}
+	run()
+	if n := testing.AllocsPerRun(100, run); n != 0 {
+		t.Fatalf("%v allocations per reuse", n)
+	}
+}
+
+// FuzzHeader applies arbitrary edits to a Header and to the model; they must agree.
+func FuzzHeader(f *testing.F) {
+	f.Add([]byte("aX-A=1;ax-a=2;sX-A=3;dB;aB=\r\n;s=4"))
+	f.Add([]byte("aHost=h;aVia=1.1 a;sVia=x;dvia;aA\x00=\x7f"))
+	f.Fuzz(func(t *testing.T, prog []byte) {
+		var h Header
+		var m model
+		for _, step := range strings.Split(string(prog), ";") {
+			if len(step) == 0 {
+				continue
+			}
+			name, value, _ := strings.Cut(step[1:], "=")
+			apply(&h, &m, op{step[0], name, value})
+		}
+		checkModel(t, &h, m)
+	})
+}
+
+func BenchmarkHeader(b *testing.B) {
+	var head edge.RequestHead
+	pol := edge.DefaultPolicy()
+	raw := "GET / HTTP/1.1\r\nHost: gw.example\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n"
+	if n, v := pol.ParseRequest([]byte(raw), &head); n == 0 || !v.OK() {
+		b.Fatal(n, v)
+	}
+	var h Header
+	var out []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		h.Reset()
+		h.AddFields(head.Fields)
+		h.Del("Connection")
+		h.Del("Keep-Alive")
+		h.Set("X-Forwarded-For", "127.0.0.1")
+		h.Set("X-Forwarded-Proto", "http")
+		h.Set("X-Forwarded-Host", "gw.example")
+		h.Set("X-Forwarded-Port", "8000")
+		h.Set("X-Real-Ip", "127.0.0.1")
+		h.Set("Via", "1.1 tollgate")
+		out = h.AppendTo(out[:0])
+	}
+}
+
+// TestHeaderTrusted: the trusted calls copy as they are; Set after AddTrusted replaces.
+func TestHeaderTrusted(t *testing.T) {
+	var h Header
+	h.AddTrusted([]byte("X-A"), []byte("1\t2"))
+	h.Add("X-B", "x")
+	h.SetTrusted("x-b", []byte("y"))
+	h.SetTrusted("X-C", []byte("3"))
+	if got, want := h.String(), "X-A: 1\t2\r\nX-B: y\r\nX-C: 3\r\n"; got != want {
+		t.Fatalf("%q, want %q", got, want)
+	}
+	for i := range h.Len() {
+		if !h.Valid(i) {
+			t.Fatalf("field %d not valid", i)
+		}
+	}
+	h.Set("Bad Name", "v")
+	if h.Valid(h.Len()-1) || !h.Has("bad name") {
+		t.Fatal("a name that is not a token must be kept for look-ups and marked")
+	}
+}
