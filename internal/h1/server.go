@@ -104,6 +104,12 @@ type Server struct {
 	// thrown away to keep the connection; a longer rest closes it instead.
 	// 0: DefaultMaxDrain.
 	MaxDrain int64
+	// CloseUnread, when set, closes a connection whose request body was left
+	// unread and not drained, instead of Close: its client may still be
+	// sending, and closing a socket with unread input sends a reset that can
+	// destroy the response (the gateway lingers there, as nginx's
+	// lingering_close does).
+	CloseUnread func(net.Conn) error
 
 	pool sync.Pool // *conn
 
@@ -281,7 +287,11 @@ func (s *Server) ServeConn(c net.Conn) error {
 		_ = c.Close()
 		return err
 	}
-	if !errors.Is(err, ErrHijacked) {
+	switch {
+	case errors.Is(err, ErrHijacked):
+	case cn.unread && s.CloseUnread != nil:
+		_ = s.CloseUnread(c)
+	default:
 		_ = c.Close()
 	}
 	cn.reset()
@@ -328,6 +338,7 @@ type conn struct {
 	// when it has to.
 	readDeadline time.Time
 	reqs         uint64 // requests served
+	unread       bool   // the last request's body was left unread (CloseUnread)
 	// idle is set while the connection waits for a request with nothing of
 	// it read; Shutdown closes such connections
 	idle    atomic.Bool
@@ -348,7 +359,7 @@ func (cn *conn) reset() {
 		// a grown buffer served a large head: do not keep it pooled
 		cn.buf = make([]byte, cn.s.readBufferSize())
 	}
-	cn.c, cn.r, cn.w, cn.reqs = nil, 0, 0, 0
+	cn.c, cn.r, cn.w, cn.reqs, cn.unread = nil, 0, 0, 0, false
 	cn.readDeadline, cn.out.deadline = time.Time{}, time.Time{}
 	cn.req.reset()
 	cn.bw.Reset(&cn.out)
@@ -415,6 +426,7 @@ func (cn *conn) serve() error {
 		}
 		keep := !cn.resp.close && !r.Head.Close && !cn.s.closing.Load() && cn.drain()
 		if !keep {
+			cn.unread = !cn.body.eof
 			_ = cn.bw.Flush()
 			return errClosed
 		}

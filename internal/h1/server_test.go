@@ -748,3 +748,52 @@ func TestServeWorkers(t *testing.T) {
 		t.Errorf("%d goroutines left, %d before", n, before)
 	}
 }
+
+// TestCloseUnread: a connection closed with its request body unread goes to CloseUnread,
+// whatever made it close; one whose body was read, or that had none, to Close.
+func TestCloseUnread(t *testing.T) {
+	tests := []struct {
+		name   string
+		req    string
+		read   bool
+		unread bool
+	}{
+		{"large body left unread", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10000000\r\n\r\nxx", false, true},
+		{"body read, connection: close", "POST / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: 2\r\n\r\nxx", true, false},
+		{"small body left unread, connection: close", "POST / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: 2\r\n\r\nxx", false, true},
+		{"no body, connection: close", "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", false, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			unread := make(chan bool, 1)
+			s := &Server{
+				Handler: HandlerFunc(func(w *ResponseWriter, r *Request) {
+					if tc.read && r.Body != nil {
+						_, _ = io.Copy(io.Discard, r.Body)
+					}
+					w.SetClose()
+					_ = w.WriteHeader(413, 0)
+				}),
+				CloseUnread: func(c net.Conn) error { unread <- true; return c.Close() },
+			}
+			ts, _ := serveOn(t, s)
+			defer s.Shutdown(context.Background())
+			c := ts.dial(t)
+			c.send(tc.req)
+			if resp, _ := c.read(strings.Fields(tc.req)[0]); resp.StatusCode != 413 {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			_ = c.closed() // EOF, or a reset after the test's own close: either way closed
+			select {
+			case <-unread:
+				if !tc.unread {
+					t.Fatal("CloseUnread for a body that was read")
+				}
+			default:
+				if tc.unread {
+					t.Fatal("Close for a body left unread")
+				}
+			}
+		})
+	}
+}

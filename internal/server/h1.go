@@ -34,6 +34,7 @@ func (s *Server) newH1(port int) *h1.Server {
 		// as fasthttp's workers: a goroutine that served a now parked connection ends
 		// after as long, so parking gives its stack back
 		MaxIdleWorkerDuration: max(s.opts.ParkAfter, 0),
+		CloseUnread:           closeUnread,
 	}
 }
 

@@ -37,6 +37,9 @@ type lingerConn struct {
 	*net.TCPConn
 	off   atomic.Bool
 	brief atomic.Bool // linger for briefLingerTime only (after an HTTP/2 GOAWAY)
+	// unread: the engine knows the client has a request body still to send (the answer
+	// came before the body was read), so Close lingers whatever is pending right now
+	unread atomic.Bool
 }
 
 // briefLingerTime bounds the lingering close of an HTTP/2 connection the gateway ended with
@@ -95,10 +98,22 @@ func innerConn(c net.Conn, throughTLS bool) net.Conn {
 	return nil
 }
 
+// closeUnread closes c, whose client the engine knows still has a request body to send:
+// the connection under it lingers even when none of that body has arrived yet. An answer
+// sent before the body's first bytes (a 413 on Content-Length alone) would otherwise meet
+// an empty receive queue, close at once, and be destroyed by the RST the body then causes.
+func closeUnread(c net.Conn) error {
+	if lc, ok := innerConn(c, true).(*lingerConn); ok {
+		lc.unread.Store(true)
+	}
+	return c.Close()
+}
+
 // Close lingers only when the client has unread bytes waiting (pendingInput, one non-blocking
-// peek): the common close, with nothing pending, stays one close call.
+// peek) or is known to have more to send (closeUnread): the common close, with nothing
+// pending, stays one close call.
 func (c *lingerConn) Close() error {
-	if c.off.Load() || !pendingInput(c.TCPConn) {
+	if c.off.Load() || !c.unread.Load() && !pendingInput(c.TCPConn) {
 		return c.TCPConn.Close()
 	}
 	if err := c.TCPConn.CloseWrite(); err != nil {
