@@ -85,6 +85,9 @@ func testHandler(w *ResponseWriter, r *Request) {
 		_ = w.AddHeaderString("Content-Length", "999")
 		_ = w.AddHeaderString("Transfer-Encoding", "chunked")
 		_ = w.AddHeaderString("connection", "keep-alive, x")
+		_ = w.AddHeaderTrusted([]byte("X-Trusted"), []byte("t"))
+		_ = w.AddHeaderTrusted([]byte("content-LENGTH"), []byte("999"))
+		_ = w.AddHeaderTrusted([]byte("Connection"), []byte("close"))
 		_ = w.WriteHeader(200, 2)
 		_, _ = w.Write([]byte("ok"))
 	case "/readfrom":
@@ -268,7 +271,7 @@ func TestResponseFraming(t *testing.T) {
 	cl.send("GET /header HTTP/1.1\r\nHost: a\r\n\r\n")
 	resp, body = cl.read("GET")
 	if body != "ok" || resp.Header.Get("X-Split") != "a  Injected: 1" || resp.Header.Get("Injected") != "" ||
-		resp.ContentLength != 2 || resp.Header.Get("Connection") != "" {
+		resp.ContentLength != 2 || resp.Header.Get("Connection") != "" || resp.Header.Get("X-Trusted") != "t" {
 		t.Fatalf("header sanitising: %q %v", body, resp.Header)
 	}
 

@@ -63,18 +63,29 @@ func (p *Proxy) ServeFast(rc *fasthttp.RequestCtx, scheme string, listenPort int
 // Close ends the request.
 func (p *Proxy) writeFast(rc *fasthttp.RequestCtx, st *reqState) {
 	p.head(st)
-	if st.wsConn != nil && st.resp.StatusCode() == fasthttp.StatusSwitchingProtocols {
+	if st.wsConn != nil && st.resp.status == fasthttp.StatusSwitchingProtocols {
 		p.spliceFast(rc, st)
 		return
 	}
 	out := &rc.Response
 	out.Header.SetNoDefaultContentType(true)
-	st.resp.Header.CopyTo(&out.Header)
+	// the names go out as the upstream sent them, as on the codec and in nginx; normalising
+	// each one cost the copy into the engine's header about as much as the rest of it
+	out.Header.DisableNormalizing()
+	out.SetStatusCode(st.resp.status)
+	rh := &st.resp.h
+	for i := range rh.Len() {
+		k, v := rh.Field(i)
+		if !rh.Valid(i) || equalFoldBytes(k, "content-length") {
+			continue // framing is the engine's, set from the body below
+		}
+		out.Header.AddBytesKV(k, v)
+	}
 	src, size := st.body()
 	if src == nil || rc.IsHead() {
 		if rc.IsHead() {
 			out.SkipBody = true
-			out.Header.SetContentLength(st.resp.Header.ContentLength())
+			out.Header.SetContentLength(int(max(st.resp.cl, -1)))
 		}
 		p.finish(st)
 		return

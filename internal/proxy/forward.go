@@ -5,8 +5,6 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/valyala/fasthttp"
-
 	"tollgate/internal/h1"
 )
 
@@ -212,21 +210,24 @@ func containsFold(v []byte, w string) bool {
 	return false
 }
 
-// sanitizeResponse removes hop-by-hop headers from an upstream response (looked up as
-// sanitizeUpstream does).
-func sanitizeResponse(h *fasthttp.ResponseHeader) {
-	if c := h.PeekCanonical(s2b("Connection")); len(c) > 0 {
-		stripConnectionListed(c, h.Del)
-	}
-	for _, k := range [...]string{"Keep-Alive", "Proxy-Connection", "Upgrade"} {
-		if h.PeekCanonical(s2b(k)) != nil {
-			h.Del(k)
+// sanitizeResponse removes hop-by-hop headers from an upstream response, with the names every
+// Connection field lists (gathered into scratch first, returned for reuse), and
+// Transfer-Encoding: the front end frames the body for its own client. Content-Length stays
+// for the plugins to read; the front ends do not copy it.
+func sanitizeResponse(h *h1.Header, scratch []byte) []byte {
+	scratch = scratch[:0]
+	for i := range h.Len() {
+		if name, v := h.Field(i); equalFoldBytes(name, "connection") {
+			scratch = append(append(scratch, v...), ',')
 		}
 	}
-	if len(h.PeekCanonical(s2b("Trailer"))) > 0 {
-		h.Del("Trailer")
+	if len(scratch) > 0 {
+		stripConnectionListed(scratch, h.Del)
 	}
-	h.ResetConnectionClose()
+	for _, k := range [...]string{"Connection", "Keep-Alive", "Proxy-Connection", "Upgrade", "Trailer", "Transfer-Encoding"} {
+		h.Del(k)
+	}
+	return scratch
 }
 
 // Trust decides which peers' forwarding headers are believed (Kong's trusted_ips).

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/valyala/fasthttp"
-
 	"tollgate/internal/edge"
 	"tollgate/internal/h1"
 )
@@ -163,15 +161,14 @@ func BenchmarkSanitize(b *testing.B) {
 			resp: "HTTP/1.1 200 OK\r\nConnection: keep-alive, X-C\r\nX-C: 3\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\n"},
 	}
 	for _, hd := range heads {
-		var req h1.Header
-		var resp fasthttp.ResponseHeader
+		var req, resp h1.Header
 		var reqIn edge.RequestHead
-		var respIn fasthttp.ResponseHeader
+		var respIn h1.ResponseHead
 		pol := edge.DefaultPolicy()
 		if n, v := pol.ParseRequest([]byte(hd.req), &reqIn); n == 0 || !v.OK() {
 			b.Fatal(n, v)
 		}
-		if err := respIn.Read(bufio.NewReader(strings.NewReader(hd.resp))); err != nil {
+		if err := h1.ReadResponseHead(bufio.NewReader(strings.NewReader(hd.resp)), &respIn); err != nil {
 			b.Fatal(err)
 		}
 		var buf []byte
@@ -182,8 +179,9 @@ func BenchmarkSanitize(b *testing.B) {
 				req.AddFields(reqIn.Fields)
 				fs := upstreamFields(&req, "")
 				buf = sanitizeUpstream(&req, false, fs, buf)
-				respIn.CopyTo(&resp)
-				sanitizeResponse(&resp)
+				resp.Reset()
+				resp.AddFields(respIn.Fields)
+				buf = sanitizeResponse(&resp, buf)
 			}
 		})
 	}

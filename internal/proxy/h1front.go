@@ -55,25 +55,33 @@ func (p *Proxy) ServeH1(w *h1.ResponseWriter, r *h1.Request, scheme string, list
 // ends the request.
 func (p *Proxy) writeH1(w *h1.ResponseWriter, st *reqState) {
 	p.head(st)
-	if st.wsConn != nil && st.resp.StatusCode() == 101 {
+	if st.wsConn != nil && st.resp.status == 101 {
 		p.spliceH1(w, st)
 		return
 	}
-	rh := &st.resp.Header
-	for k, v := range rh.All() {
-		_ = w.AddHeader(k, v) // the codec drops framing fields and cleans values
+	rh := &st.resp.h
+	hasDate := false
+	for i := range rh.Len() {
+		if !rh.Valid(i) {
+			continue // a plugin's name that is not a token
+		}
+		k, v := rh.Field(i)
+		hasDate = hasDate || equalFoldBytes(k, "date")
+		// the header's fields are checked or cleaned as they go in; the codec drops the
+		// framing ones
+		_ = w.AddHeaderTrusted(k, v)
 	}
-	if rh.Peek("Date") == nil {
+	if !hasDate {
 		// an origin server's clock (RFC 9110 §6.6.1), for answers the gateway made
-		_ = w.AddHeader(s2b("Date"), p.dates.get())
+		_ = w.AddHeaderTrusted(s2b("Date"), p.dates.get())
 	}
-	status := st.resp.StatusCode()
+	status := st.resp.status
 	isHead := st.hin.head != nil && string(st.hin.head.Method) == "HEAD"
 	src, size := st.body()
 	if src == nil || isHead {
 		length := int64(0)
 		if isHead {
-			length = max(int64(rh.ContentLength()), -1) // the upstream's, if it said
+			length = max(st.resp.cl, -1) // the upstream's, if it said
 		}
 		_ = w.WriteHeader(status, length)
 		p.finish(st)
@@ -95,7 +103,7 @@ func (p *Proxy) writeH1(w *h1.ResponseWriter, st *reqState) {
 // its pool at once.
 func (p *Proxy) spliceH1(w *h1.ResponseWriter, st *reqState) {
 	up := st.wsConn
-	head := append([]byte(nil), st.resp.Header.Header()...)
+	head := st.resp.appendHead(nil)
 	client, rest, err := w.Hijack()
 	if err != nil {
 		_ = up.conn.Close()

@@ -121,8 +121,7 @@ type reqState struct {
 	upH h1.Header
 	// resp is the response on its way to the client: filled by the upstream call, or by an
 	// exit or error the gateway produced.
-	resp  fasthttp.Response
-	respA fastResp
+	resp  upResp
 	match router.Match
 	rreq  router.Request
 	route *snapshot.Route
@@ -197,8 +196,8 @@ func (p *Proxy) acquire() *reqState {
 // release returns st to the pool once the response is fully sent and logged.
 func (p *Proxy) release(st *reqState) {
 	st.snap.Release()
-	st.held.release(&st.resp)
-	st.resp.Reset()
+	st.held.release()
+	st.resp.reset()
 	st.upH.Reset()
 	st.up.method = ""
 	st.snap, st.route, st.chain, st.fast, st.target, st.wsConn = nil, nil, nil, nil, nil, nil
@@ -477,8 +476,8 @@ func (p *Proxy) httpsRequired(st *reqState) {
 	code := st.route.Config.HTTPSRedirectStatusCode
 	if code == 0 || code == 426 {
 		p.fail(st, 426, msgHTTPSRequired)
-		st.resp.Header.Set("Connection", "Upgrade")
-		st.resp.Header.Set("Upgrade", "TLS/1.2, HTTP/1.1")
+		st.resp.h.Set("Connection", "Upgrade")
+		st.resp.h.Set("Upgrade", "TLS/1.2, HTTP/1.1")
 		return
 	}
 	in := st.pc.In
@@ -648,10 +647,9 @@ func (p *Proxy) fail(st *reqState, status int, msg string) {
 func (p *Proxy) genReply(st *reqState, r *plugin.Reply) {
 	st.gen = true
 	resp := &st.resp
-	st.held.release(resp)
-	resp.Reset()
-	resp.Header.SetNoDefaultContentType(true)
-	resp.SetStatusCode(r.Status)
+	st.held.release()
+	resp.reset()
+	resp.status = r.Status
 	body := r.Body
 	ctype := r.ContentType
 	if r.Error {
@@ -667,18 +665,18 @@ func (p *Proxy) genReply(st *reqState, r *plugin.Reply) {
 		body = st.scratch
 	}
 	if ctype != "" {
-		resp.Header.SetContentType(ctype)
+		resp.h.Set("Content-Type", ctype)
 	}
 	for _, kv := range r.Headers {
-		resp.Header.Add(kv[0], kv[1])
+		resp.h.Add(kv[0], kv[1])
 	}
 	if r.Status == 204 || r.Status == 304 {
 		body = nil
 	}
-	resp.SetBody(body)
-	resp.Header.Set("Server", p.server)
+	resp.setBody(body)
+	resp.h.Set("Server", p.server)
 	st.scratch = itoa(st.scratch[:0], int(time.Since(st.pc.Start).Milliseconds()))
-	resp.Header.SetBytesV("X-Tollgate-Response-Latency", st.scratch)
+	resp.h.SetTrusted("X-Tollgate-Response-Latency", st.scratch)
 }
 
 // forward picks a target and calls it, retrying on connection failures where that is safe.
@@ -758,9 +756,9 @@ func (p *Proxy) forward(st *reqState) {
 			}
 			break
 		}
-		p.report(svc, t, &st.resp, err)
+		p.report(svc, t, st.resp.status, err)
 		if fails != nil {
-			tk.Done(err == nil && !fails.Has(st.resp.StatusCode()))
+			tk.Done(err == nil && !fails.Has(st.resp.status))
 		}
 		if retried {
 			svc.Budget.RetryDone()
@@ -771,7 +769,7 @@ func (p *Proxy) forward(st *reqState) {
 			// nginx's proxy_next_upstream http_502/http_503 (an opt-in extension): drop this
 			// answer and try again, only for requests that are safe to repeat and whose body
 			// (if any) is buffered, so it can be sent again.
-			again = idempotent && resendable && p.retryStatus(st.resp.StatusCode())
+			again = idempotent && resendable && p.retryStatus(st.resp.status)
 			if !again {
 				// the pick ends with the response body (finish): least-connections counts it
 				// in flight until then
@@ -793,8 +791,8 @@ func (p *Proxy) forward(st *reqState) {
 		}
 		retried = true
 		if err == nil {
-			p.log.Debug("retrying upstream on status", "request_id", c.RequestID, "target", t.Addr, "status", st.resp.StatusCode())
-			st.held.release(&st.resp)
+			p.log.Debug("retrying upstream on status", "request_id", c.RequestID, "target", t.Addr, "status", st.resp.status)
+			st.held.release()
 		} else {
 			p.log.Debug("retrying upstream", "request_id", c.RequestID, "target", t.Addr, "error", err)
 		}
@@ -802,7 +800,7 @@ func (p *Proxy) forward(st *reqState) {
 	if svc.Breaker != nil {
 		// the service's outcome is the request's, after retries; a client that stopped
 		// sending or sent too much is not the upstream's failure
-		svcTicket.Done((err == nil && !svc.BreakerFailures.Has(st.resp.StatusCode())) || st.clientFault())
+		svcTicket.Done((err == nil && !svc.BreakerFailures.Has(st.resp.status)) || st.clientFault())
 	}
 	if err != nil {
 		status, msg := upstreamStatus(err)
@@ -829,48 +827,48 @@ func (p *Proxy) forward(st *reqState) {
 		if st.target != nil {
 			// how long the client waited on the upstream, over every try
 			st.scratch = itoa(st.scratch[:0], int(waited.Milliseconds()))
-			st.resp.Header.SetBytesV("X-Tollgate-Upstream-Latency", st.scratch)
+			st.resp.h.SetTrusted("X-Tollgate-Upstream-Latency", st.scratch)
 		}
 		return
 	}
 	c.UpstreamFirstByte = end
-	h := &st.resp.Header
-	sanitizeResponse(h)
+	h := &st.resp.h
+	st.scratch = sanitizeResponse(h, st.scratch)
 	via := p.via1
 	if c.In.ProtoMajor() == 2 {
 		via = p.via2
 	}
-	if h.PeekCanonical(s2b("Via")) != nil {
-		// every Via field the upstream sent, in order, then ours (RFC 9110 §7.6.3)
-		st.scratch = st.scratch[:0]
-		for _, v := range h.PeekAll("Via") {
+	// every Via field the upstream sent, in order, then ours (RFC 9110 §7.6.3); the names
+	// and values the gateway adds here are its own or the reader's checked ones
+	st.scratch = st.scratch[:0]
+	for i := range h.Len() {
+		if name, v := h.Field(i); equalFoldBytes(name, "via") {
 			st.scratch = append(append(st.scratch, v...), ", "...)
 		}
-		st.scratch = append(st.scratch, via...)
-		h.Del("Via")
-		h.SetCanonical(s2b("Via"), st.scratch)
-	} else {
-		h.SetCanonical(s2b("Via"), s2b(via))
 	}
-	if len(h.Server()) == 0 {
-		// SetServerBytes is what SetCanonical ends in for this name, minus a second copy of
-		// the value and a second scan of it for CR/LF
-		h.SetServerBytes(s2b(p.server))
+	if len(st.scratch) > 0 {
+		st.scratch = append(st.scratch, via...)
+		h.SetTrusted("Via", st.scratch)
+	} else {
+		h.AddTrusted(s2b("Via"), s2b(via))
+	}
+	if len(h.Peek("Server")) == 0 {
+		h.SetTrusted("Server", s2b(p.server))
 	}
 	st.scratch = itoa(st.scratch[:0], int(c.UpstreamFirstByte.Sub(c.UpstreamStart).Milliseconds()))
-	h.SetCanonical(s2b("X-Tollgate-Upstream-Latency"), st.scratch)
+	h.SetTrusted("X-Tollgate-Upstream-Latency", st.scratch)
 	st.scratch = itoa(st.scratch[:0], int(c.UpstreamStart.Sub(c.Start).Milliseconds()))
-	h.SetCanonical(s2b("X-Tollgate-Proxy-Latency"), st.scratch)
+	h.SetTrusted("X-Tollgate-Proxy-Latency", st.scratch)
 }
 
 // report feeds the passive health checks with one try's outcome.
-func (p *Proxy) report(svc *snapshot.Service, t *balancer.Target, resp *fasthttp.Response, err error) {
+func (p *Proxy) report(svc *snapshot.Service, t *balancer.Target, status int, err error) {
 	if p.opts.Health == nil || svc.Upstream == nil {
 		return
 	}
 	switch {
 	case err == nil:
-		p.opts.Health.Report(svc.Upstream.Name, t, resp.StatusCode(), false, false)
+		p.opts.Health.Report(svc.Upstream.Name, t, status, false, false)
 	case isTimeout(err):
 		p.opts.Health.Report(svc.Upstream.Name, t, 0, false, true)
 	default:
@@ -899,19 +897,18 @@ func isIdempotent(m string) bool {
 // head is final and the front end sends it.
 func (p *Proxy) head(st *reqState) {
 	c := &st.pc
-	st.respA.r = &st.resp
-	c.Resp = &st.respA
+	c.Resp = &st.resp
 	if err := p.headerFilter(st); err != nil {
 		p.log.Error("header filter failed", "request_id", c.RequestID, "error", err)
 		p.fail(st, 500, msgInternal)
 	}
-	st.resp.Header.SetCanonical(s2b(p.ridKey), s2b(c.RequestID))
+	st.resp.h.SetTrusted(p.ridKey, s2b(c.RequestID))
 	if st.setCookie != "" {
-		st.resp.Header.Add("Set-Cookie", st.setCookie)
+		st.resp.h.Add("Set-Cookie", st.setCookie)
 	}
 	if st.chain.HasBodyFilters() {
 		// filters may change the body's length
-		st.resp.Header.Del("Content-Length")
+		st.resp.h.Del("Content-Length")
 	}
 }
 
@@ -925,29 +922,23 @@ func (p *Proxy) headerFilter(st *reqState) (err error) {
 	return st.chain.HeaderFilter(&st.pc)
 }
 
-// bodySource returns the response body as a reader and its size (-1 unknown), or nil when
-// the response has none.
+// body returns the response body as a reader and its size (>= 0 known, -1 chunked, -2 until
+// the upstream closes), or nil when the response has none.
 func (st *reqState) body() (io.Reader, int) {
-	resp := &st.resp
-	if resp.IsBodyStream() {
-		if st.held.active() {
-			return &st.held, resp.Header.ContentLength()
-		}
-		return resp.BodyStream(), resp.Header.ContentLength()
+	if st.held.active() {
+		return &st.held, int(st.held.size())
 	}
-	b := resp.Body()
-	if len(b) == 0 {
+	if !st.resp.gen || len(st.resp.body) == 0 {
 		return nil, 0
 	}
-	st.reply.Reset(b)
-	return &st.reply, len(b)
+	st.reply.Reset(st.resp.body)
+	return &st.reply, len(st.resp.body)
 }
 
 // finish runs the log phase and releases st. Called exactly once per request, after the last
 // byte was handed to the client (or the client went away).
 func (p *Proxy) finish(st *reqState) {
-	st.pc.Resp = &st.respA
-	st.respA.r = &st.resp
+	st.pc.Resp = &st.resp
 	func() {
 		defer func() {
 			if r := recover(); r != nil {
@@ -956,10 +947,7 @@ func (p *Proxy) finish(st *reqState) {
 		}()
 		st.chain.Log(&st.pc)
 	}()
-	st.held.release(&st.resp)
-	if st.resp.IsBodyStream() {
-		_ = st.resp.CloseBodyStream()
-	}
+	st.held.release()
 	if st.feedback != nil {
 		st.feedback.Done(st.target, time.Since(st.pc.UpstreamStart), false)
 	}

@@ -325,13 +325,50 @@ func readAllLimit(dst []byte, r io.Reader, limit int) ([]byte, error) {
 	}
 }
 
-// fastResp adapts the response on its way to the client.
-type fastResp struct{ r *fasthttp.Response }
+// upResp is the response on its way to the client: read from the upstream by the gateway's
+// own reader (h1.ReadResponseHead; its body streams from the connection st.held keeps), or
+// made by the gateway (an error, a plugin's exit), with its body in body. It is the plugins'
+// Ctx.Resp as it is.
+type upResp struct {
+	status int
+	h      h1.Header
+	// cl is the upstream's Content-Length (-1 without one), which the answer to a HEAD
+	// request repeats
+	cl int64
+	// body is a body the gateway made; gen tells that there is one (it may be empty)
+	body []byte
+	gen  bool
+}
 
-var _ plugin.Response = (*fastResp)(nil)
+var _ plugin.Response = (*upResp)(nil)
 
-func (a *fastResp) Status() int           { return a.r.StatusCode() }
-func (a *fastResp) SetStatus(code int)    { a.r.SetStatusCode(code) }
-func (a *fastResp) Header() plugin.Header { return fastRespHeader{&a.r.Header} }
+func (r *upResp) Status() int           { return r.status }
+func (r *upResp) SetStatus(code int)    { r.status = code }
+func (r *upResp) Header() plugin.Header { return &r.h }
+
+// reset empties r, keeping its memory.
+func (r *upResp) reset() {
+	r.status, r.cl, r.gen = 0, -1, false
+	r.h.Reset()
+	r.body = r.body[:0]
+}
+
+// setBody makes b, copied, the response's body.
+func (r *upResp) setBody(b []byte) {
+	r.body = append(r.body[:0], b...)
+	r.gen = true
+}
+
+// appendHead appends the response's status line and fields as HTTP/1.1 writes them: the head
+// of a 101 handed to the client as it is.
+func (r *upResp) appendHead(dst []byte) []byte {
+	dst = append(dst, "HTTP/1.1 "...)
+	dst = strconv.AppendInt(dst, int64(r.status), 10)
+	dst = append(dst, ' ')
+	dst = append(dst, http.StatusText(r.status)...)
+	dst = append(dst, '\r', '\n')
+	dst = r.h.AppendTo(dst)
+	return append(dst, '\r', '\n')
+}
 
 func itoa(dst []byte, n int) []byte { return strconv.AppendInt(dst, int64(n), 10) }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"tollgate/internal/h1"
 )
 
 // outRequest is a request the upstream client writes: the gateway's upReq, or in tests a
@@ -19,20 +21,17 @@ type outRequest interface {
 // roundTrip sends req on a pooled connection of hc and reads the response head into resp,
 // leaving the body as a stream over the connection, which held keeps until held.release.
 //
-// The request is written by the gateway (upReq.writeRequest). The rest is fasthttp's own
-// transport (HostClient.Do with StreamResponseBody) minus its per-request bookkeeping: for a streamed body the library wraps the stream and its connection in four
-// fresh objects (two closures, a release closure and a wrapper; 4 of the plain path's 5
-// allocations per request, see bench/profiles/README.md). Here that state lives in held,
-// inside the pooled request state, and is released by the gateway when the response ends
-// (finish), is replaced (an error reply) or dropped for a retry. What it leaves out of Do:
-// the library's retries (the gateway owns retries) and its User-Agent default (off).
+// The request is written by the gateway (upReq.writeRequest) and the response read by its
+// own strict reader (h1.ReadResponseHead, h1.ResponseBody). fasthttp still keeps the pool:
+// HostClient.AcquireConn with its buffers, without its Do, whose per-request bookkeeping for
+// a streamed body cost four allocations (bench/profiles/README.md), whose retries belong to
+// the gateway here, and whose response parse is more lenient than the edge rules.
 //
 // timeout (the service's try_timeout, 0 for none) bounds the whole try, response body
 // included, as Request.SetTimeout does in the library; it counts from start, when the try
 // began (the caller's UpstreamStart: the clock is read once per try, not twice).
-func roundTrip(hc *fasthttp.HostClient, req outRequest, resp *fasthttp.Response, held *heldConn, timeout time.Duration, start time.Time) error {
-	resp.Reset()
-	resp.StreamBody = true
+func roundTrip(hc *fasthttp.HostClient, req outRequest, resp *upResp, held *heldConn, timeout time.Duration, start time.Time) error {
+	resp.reset()
 	var deadline time.Time
 	if timeout > 0 {
 		deadline = start.Add(timeout)
@@ -56,28 +55,21 @@ func roundTrip(hc *fasthttp.HostClient, req outRequest, resp *fasthttp.Response,
 		hc.CloseConn(cc)
 		return transportError(err)
 	}
-	if req.isHead() {
-		resp.SkipBody = true
-	}
 	br := hc.AcquireReader(conn)
-	if err := resp.ReadLimitBody(br, 0); err != nil {
+	head := &held.head
+	if err := h1.ReadResponseHead(br, head); err != nil {
 		hc.ReleaseReader(br)
 		hc.CloseConn(cc)
 		return transportError(err)
 	}
-	closeConn := resp.ConnectionClose()
-	if resp.IsBodyStream() {
-		*held = heldConn{
-			hc: hc, cc: cc, br: br, body: resp.BodyStream(), closeConn: closeConn,
-			fullyRead: resp.Header.ContentLength() == 0,
-		}
-		return nil
-	}
-	hc.ReleaseReader(br)
-	if closeConn {
-		hc.CloseConn(cc)
-	} else {
-		hc.ReleaseConn(cc)
+	// the fields point into br's buffer until its next read: copied now, before the body
+	// is read; the reader held them to the edge rules
+	resp.status, resp.cl = head.Status, head.ContentLength
+	resp.h.AddFields(head.Fields)
+	held.body.Reset(br, head, req.isHead())
+	held.hc, held.cc, held.br, held.closeConn = hc, cc, br, head.Close
+	if held.body.Size() == 0 {
+		held.release() // nothing to stream: the connection goes back at once
 	}
 	return nil
 }
@@ -119,47 +111,47 @@ func releaseAs[C pooledConn](hc *fasthttp.HostClient, c pooledConn, release func
 	release(hc, c.(C))
 }
 
-// heldConn is an upstream connection lent to a streamed response body. Reads go through it
-// so it knows whether the body was read to its end: only then may the connection serve
+// heldConn is an upstream connection lent to a streamed response body, with the response's
+// head and body readers, which keep their memory from request to request. Reads go through
+// it so it knows whether the body ended cleanly: only then may the connection serve
 // another request.
 type heldConn struct {
 	hc        *fasthttp.HostClient
 	cc        pooledConn
 	br        *bufio.Reader
-	body      io.Reader
 	closeConn bool
-	fullyRead bool
 	failed    bool
+	head      h1.ResponseHead
+	body      h1.ResponseBody
 }
 
 func (h *heldConn) Read(p []byte) (int, error) {
 	n, err := h.body.Read(p)
-	switch {
-	case err == nil:
-	case err == io.EOF:
-		h.fullyRead = true
-	default:
+	if err != nil && err != io.EOF {
 		h.failed = true
 	}
 	return n, err
 }
 
-// active reports a connection lent to resp's body.
+// active reports a connection lent to a response body.
 func (h *heldConn) active() bool { return h.hc != nil }
 
-// release ends resp's body stream and gives the connection back: to the pool when the body
-// was read to its end and both sides keep the connection alive, else it is closed (the rest
-// of an unread body would be read as the next response). Safe to call more than once.
-func (h *heldConn) release(resp *fasthttp.Response) {
+// size is the held body's length: >= 0 known, -1 chunked, -2 until the connection closes.
+func (h *heldConn) size() int64 { return h.body.Size() }
+
+// release ends the body stream and gives the connection back: to the pool when the body was
+// read to its end (framed by length or chunks) and both sides keep the connection alive, else
+// it is closed (the rest of an unread body would be read as the next response). Safe to
+// call more than once.
+func (h *heldConn) release() {
 	if h.hc == nil {
 		return
 	}
-	_ = resp.CloseBodyStream()
 	h.hc.ReleaseReader(h.br)
-	if h.closeConn || !h.fullyRead || h.failed || resp.ConnectionClose() {
+	if h.closeConn || h.failed || !h.body.Done() {
 		releaseAs(h.hc, h.cc, (*fasthttp.HostClient).CloseConn)
 	} else {
 		releaseAs(h.hc, h.cc, (*fasthttp.HostClient).ReleaseConn)
 	}
-	*h = heldConn{}
+	h.hc, h.cc, h.br, h.closeConn, h.failed = nil, nil, nil, false, false
 }

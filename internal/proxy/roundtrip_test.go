@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"tollgate/internal/balancer"
+	"tollgate/internal/h1"
 	"tollgate/internal/snapshot"
 )
 
@@ -31,6 +32,9 @@ var rawReplies = map[string]string{
 	"/close":   "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
 	"/big":     "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + strings.Repeat("x", 100000),
 	"/short":   "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nonly ten b",
+	"/smuggle": "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nHTTP/1.1 200 OK\r\n",
+	"/fold":    "HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\nContent-Length: 0\r\n\r\n",
+	"/bare-lf": "HTTP/1.1 200 OK\nContent-Length: 0\n\n",
 	"/hangup":  "",
 	"/stall":   "",
 	"/slow":    "",
@@ -132,14 +136,14 @@ func TestRoundTripConnectionReuse(t *testing.T) {
 				&balancer.Target{Addr: addr}).(*fasthttp.HostClient)
 			for i := 0; i < 3; i++ {
 				var req fasthttp.Request
-				var resp fasthttp.Response
+				var resp upResp
 				var held heldConn
 				req.Header.SetMethod(tc.method)
 				req.SetRequestURI("http://" + addr + tc.path)
 				if err := roundTrip(hc, fastOut{&req}, &resp, &held, 0, time.Now()); err != nil {
 					t.Fatalf("try %d: %v", i, err)
 				}
-				if tc.read && resp.IsBodyStream() {
+				if tc.read && held.active() {
 					body, err := io.ReadAll(&held)
 					if (err != nil) != tc.wantErr {
 						t.Fatalf("try %d: body error %v, wantErr %v", i, err, tc.wantErr)
@@ -148,11 +152,11 @@ func TestRoundTripConnectionReuse(t *testing.T) {
 						t.Fatalf("try %d: body %q, want %q", i, body, tc.wantBody)
 					}
 				}
-				held.release(&resp)
+				held.release()
 				if held.active() {
 					t.Fatal("held still active after release")
 				}
-				held.release(&resp) // a second release is harmless
+				held.release() // a second release is harmless
 			}
 			want := int32(3)
 			if tc.wantReuse {
@@ -192,11 +196,16 @@ func TestRoundTripErrors(t *testing.T) {
 		{"closed before the first byte", hc, "http://" + addr + "/hangup", 0, func(err error) bool { return errors.Is(err, fasthttp.ErrConnectionClosed) }},
 		{"try timeout", hc, "http://" + addr + "/stall", 200 * time.Millisecond, isTimeout},
 		{"refused", dead, "http://" + deadAddr + "/", 0, isRefused},
+		// the strict reader's refusals: the gateway answers 502 (upstreamStatus) and drops
+		// the connection, which a lenient reader would have kept in step with the upstream
+		{"Content-Length beside chunked", hc, "http://" + addr + "/smuggle", 0, badResponse},
+		{"obs-fold", hc, "http://" + addr + "/fold", 0, badResponse},
+		{"bare LF", hc, "http://" + addr + "/bare-lf", 0, badResponse},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var req fasthttp.Request
-			var resp fasthttp.Response
+			var resp upResp
 			var held heldConn
 			req.SetRequestURI(tc.url)
 			start := time.Now()
@@ -214,6 +223,11 @@ func TestRoundTripErrors(t *testing.T) {
 	}
 }
 
+func badResponse(err error) bool {
+	status, _ := upstreamStatus(err)
+	return errors.Is(err, h1.ErrBadResponse) && status == 502
+}
+
 // TestRoundTripTimeoutEndsWithItsTry: a try_timeout set on a pooled connection does not cut
 // the next request on it, which has none.
 func TestRoundTripTimeoutEndsWithItsTry(t *testing.T) {
@@ -226,7 +240,7 @@ func TestRoundTripTimeoutEndsWithItsTry(t *testing.T) {
 		timeout time.Duration
 	}{{"/len", 100 * time.Millisecond}, {"/slow", 0}} {
 		var req fasthttp.Request
-		var resp fasthttp.Response
+		var resp upResp
 		var held heldConn
 		req.SetRequestURI("http://" + addr + tc.path)
 		if err := roundTrip(hc, fastOut{&req}, &resp, &held, tc.timeout, time.Now()); err != nil {
@@ -235,7 +249,7 @@ func TestRoundTripTimeoutEndsWithItsTry(t *testing.T) {
 		if body, err := io.ReadAll(&held); err != nil || string(body) != "hello" {
 			t.Fatalf("request %d: body %q, %v", i, body, err)
 		}
-		held.release(&resp)
+		held.release()
 	}
 	if n := u.accepted.Load(); n != 1 {
 		t.Errorf("%d connections, want 1 (reused)", n)

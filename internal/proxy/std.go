@@ -128,9 +128,11 @@ func checkStd(pol *edge.Policy, r *http.Request, uri string, underscore bool) ed
 func (p *Proxy) writeStd(w http.ResponseWriter, r *http.Request, st *reqState) {
 	p.head(st)
 	hdr := w.Header()
-	for k, v := range st.resp.Header.All() {
-		switch string(k) {
-		case "Content-Length", "Transfer-Encoding", "Connection":
+	rh := &st.resp.h
+	for i := range rh.Len() {
+		k, v := rh.Field(i)
+		if !rh.Valid(i) || equalFoldBytes(k, "content-length") || equalFoldBytes(k, "transfer-encoding") ||
+			equalFoldBytes(k, "connection") {
 			continue
 		}
 		hdr.Add(string(k), string(v))
@@ -142,10 +144,7 @@ func (p *Proxy) writeStd(w http.ResponseWriter, r *http.Request, st *reqState) {
 	if size >= 0 && src != nil {
 		hdr.Set("Content-Length", strconv.Itoa(size))
 	}
-	if ct := st.resp.Header.ContentType(); len(ct) > 0 {
-		hdr.Set("Content-Type", string(ct))
-	}
-	w.WriteHeader(st.resp.StatusCode())
+	w.WriteHeader(st.resp.status)
 	if src == nil || r.Method == http.MethodHead {
 		p.finish(st)
 		return

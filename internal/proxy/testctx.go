@@ -30,7 +30,7 @@ type TestExchange struct {
 	Ctx  *plugin.Ctx
 	up   upReq
 	upH  h1.Header
-	resp fasthttp.Response
+	resp upResp
 }
 
 // NewTestExchange builds the exchange for req on engine ("http1" or "http2"). The request body
@@ -136,14 +136,14 @@ func wireOf(req *http.Request, body []byte) (*bytes.Buffer, error) {
 
 // SetResponse installs an upstream response (status, headers) and makes it Ctx.Resp.
 func (x *TestExchange) SetResponse(status int, header http.Header) {
-	x.resp.Reset()
-	x.resp.SetStatusCode(status)
+	x.resp.reset()
+	x.resp.status = status
 	for k, vs := range header {
 		for _, v := range vs {
-			x.resp.Header.Add(k, v)
+			x.resp.h.Add(k, v)
 		}
 	}
-	x.Ctx.Resp = &fastResp{&x.resp}
+	x.Ctx.Resp = &x.resp
 }
 
 // UpstreamBody returns the body the upstream would receive (buffering it).

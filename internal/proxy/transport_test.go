@@ -51,7 +51,7 @@ func TestTransportReadTimeoutBetweenReads(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.path, func(t *testing.T) {
 			var req fasthttp.Request
-			var resp fasthttp.Response
+			var resp upResp
 			req.SetRequestURI("http://" + addr + tc.path)
 			start := time.Now()
 			err := doAndDrain(hc, &req, &resp, 0)
@@ -90,7 +90,7 @@ func TestTransportTryTimeoutIsHard(t *testing.T) {
 	}{{"no try timeout: the 1 s stream completes", 0, false}, {"try timeout 250ms cuts it", 250 * time.Millisecond, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			var req fasthttp.Request
-			var resp fasthttp.Response
+			var resp upResp
 			req.SetRequestURI("http://" + addr + "/")
 			start := time.Now()
 			err := doAndDrain(hc, &req, &resp, tc.timeout)
@@ -124,11 +124,11 @@ func TestTransportLargeResponseHead(t *testing.T) {
 		wantErr bool
 	}{{"/big", false}, {"/huge", true}} {
 		var req fasthttp.Request
-		var resp fasthttp.Response
+		var resp upResp
 		req.SetRequestURI("http://" + addr + tc.path)
 		var held heldConn
 		err := roundTrip(hc, fastOut{&req}, &resp, &held, 0, time.Now())
-		held.release(&resp)
+		held.release()
 		if (err != nil) != tc.wantErr {
 			t.Errorf("%s: err = %v, wantErr %v", tc.path, err, tc.wantErr)
 		}
@@ -137,13 +137,13 @@ func TestTransportLargeResponseHead(t *testing.T) {
 
 // doAndDrain makes the call and reads the streamed body to its end: the error is the call's or
 // the body's (EOF is success).
-func doAndDrain(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) error {
+func doAndDrain(hc *fasthttp.HostClient, req *fasthttp.Request, resp *upResp, timeout time.Duration) error {
 	var held heldConn
 	err := roundTrip(hc, fastOut{req}, resp, &held, timeout, time.Now())
-	if err != nil || !resp.IsBodyStream() {
+	if err != nil || !held.active() {
 		return err
 	}
-	defer held.release(resp)
+	defer held.release()
 	buf := make([]byte, 64)
 	for err == nil {
 		_, err = held.Read(buf)

@@ -11,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"tollgate/internal/balancer"
+	"tollgate/internal/h1"
 )
 
 // wsUpstream is the upstream side of an upgraded connection.
@@ -63,7 +64,7 @@ func (p *Proxy) dialUpgrade(st *reqState) {
 		if conn, err = d.Dial("tcp", t.Addr); err == nil {
 			break
 		}
-		p.report(svc, t, nil, err)
+		p.report(svc, t, 0, err)
 		if fb != nil {
 			fb.Done(t, time.Since(c.UpstreamStart), true)
 		}
@@ -87,25 +88,33 @@ func (p *Proxy) dialUpgrade(st *reqState) {
 		p.fail(st, 502, msgBadGateway)
 		return
 	}
-	br := bufio.NewReader(tc)
+	// the head must fit, as on the pooled connections (Transports.For)
+	br := bufio.NewReaderSize(tc, 32<<10)
 	resp := &st.resp
-	resp.Reset()
-	if err := resp.Header.Read(br); err != nil {
+	resp.reset()
+	head := &st.held.head
+	if err := h1.ReadResponseHead(br, head); err != nil {
 		conn.Close()
-		p.report(svc, t, nil, err)
-		p.failErr(st, err)
+		p.report(svc, t, 0, err)
+		p.failErr(st, transportError(err))
 		return
 	}
+	resp.status, resp.cl = head.Status, head.ContentLength
+	resp.h.AddFields(head.Fields)
 	c.UpstreamFirstByte = time.Now()
 	// the handshake's answer feeds the passive checks like any response
-	p.report(svc, t, resp, nil)
-	if resp.StatusCode() != fasthttp.StatusSwitchingProtocols {
+	p.report(svc, t, resp.status, nil)
+	if resp.status != fasthttp.StatusSwitchingProtocols {
 		// a refusal: read it whole (it is small) and relay it
-		err := resp.ReadBody(br, 1<<20)
+		st.held.body.Reset(br, head, false)
+		body, err := readAllLimit(resp.body[:0], &st.held.body, 1<<20)
 		conn.Close()
 		if err != nil {
 			p.fail(st, 502, msgBadGateway)
+			return
 		}
+		resp.body, resp.gen = body, true
+		st.scratch = sanitizeResponse(&resp.h, st.scratch)
 		return
 	}
 	st.wsConn = &wsUpstream{conn: conn, br: br}
@@ -116,7 +125,7 @@ func (p *Proxy) dialUpgrade(st *reqState) {
 func (p *Proxy) spliceFast(rc *fasthttp.RequestCtx, st *reqState) {
 	rc.HijackSetNoResponse(true)
 	up := st.wsConn
-	head := append([]byte(nil), st.resp.Header.Header()...)
+	head := st.resp.appendHead(nil)
 	rc.Hijack(func(client net.Conn) {
 		defer p.finish(st)
 		defer up.conn.Close()
