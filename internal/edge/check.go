@@ -679,7 +679,8 @@ func isAuthorityChar(c byte) bool {
 	return c < 128 && authHi>>(c-64)&1 == 1
 }
 
-// validValue reports whether v holds only HTAB, SP, VCHAR and obs-text.
+// ValidValue reports whether v holds only HTAB, SP, VCHAR and obs-text: a field
+// value the edge rules accept, and one the gateway may write as it is.
 // Values are most of a head, so it tests eight bytes at a time and looks at
 // single bytes only in a word holding a control (HTAB included) or DEL; the
 // word test has no false negatives.

@@ -3,7 +3,6 @@ package h1
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"io"
 
@@ -432,7 +431,7 @@ func parseStatusLine(line []byte, h *ResponseHead) error {
 		return errStatusLine
 	}
 	reason := rest[1:]
-	if !validFieldValue(reason) {
+	if !edge.ValidValue(reason) {
 		if bytes.IndexByte(reason, '\r') >= 0 {
 			return errBareCR
 		}
@@ -463,7 +462,7 @@ func splitField(line []byte) (name, value []byte, err error) {
 		return nil, nil, errBadName
 	}
 	value = trimOWS(line[colon+1:])
-	if !validFieldValue(value) {
+	if !edge.ValidValue(value) {
 		return nil, nil, errBadValue
 	}
 	return name, value[:len(value):len(value)], nil
@@ -549,37 +548,6 @@ func trimOWS(b []byte) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
-}
-
-// validFieldValue reports whether v holds only HTAB, SP, VCHAR and obs-text
-// (RFC 9110 §5.5): no NUL, CR, LF, other controls or DEL. It is edge's
-// validValue, which edge does not export: values are most of a head, so it
-// tests eight bytes at a time and looks at single bytes only in a word that
-// holds a control (HTAB included) or DEL; the word test has no false
-// negatives.
-func validFieldValue(v []byte) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	i := 0
-	for ; i+8 <= len(v); i += 8 {
-		x := binary.LittleEndian.Uint64(v[i:])
-		below := (x - 0x20*ones) &^ x & highs // a byte < 0x20
-		d := x ^ 0x7f*ones
-		del := (d - ones) &^ d & highs // a byte == 0x7f
-		if below|del == 0 {
-			continue
-		}
-		for _, c := range v[i : i+8] {
-			if (c < ' ' && c != '\t') || c == 0x7f {
-				return false
-			}
-		}
-	}
-	for _, c := range v[i:] {
-		if (c < ' ' && c != '\t') || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // ResponseBody reads a response body as its head frames it. Its zero value

@@ -251,30 +251,13 @@ func (u *upReq) writeChunked(bw *bufio.Writer) error {
 func framingOrHost(name []byte) bool {
 	switch len(name) {
 	case 4:
-		return equalFoldASCII(name, "host")
+		return equalFoldBytes(name, "host")
 	case 14:
-		return equalFoldASCII(name, "content-length")
+		return equalFoldBytes(name, "content-length")
 	case 17:
-		return equalFoldASCII(name, "transfer-encoding")
+		return equalFoldBytes(name, "transfer-encoding")
 	}
 	return false
-}
-
-// equalFoldASCII compares b with the lower-case ASCII s, ignoring case.
-func equalFoldASCII(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(s) {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != s[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // bodyMethod reports the methods that define a meaning for content (RFC 9110 §9.3), for
