@@ -136,6 +136,10 @@ func New(opts Options) (*Server, error) {
 	if opts.ClientBodyTimeout == 0 {
 		opts.ClientBodyTimeout = 60 * time.Second
 	}
+	if h := opts.RequestIDHeader; h != "" && !edge.ValidToken([]byte(h)) {
+		// the proxy writes it as a field name on every request and response, unchecked
+		return nil, fmt.Errorf("request id header %q: not a valid field name", h)
+	}
 	switch opts.HTTP1Engine {
 	case "":
 		opts.HTTP1Engine = EngineFasthttp

@@ -139,6 +139,31 @@ func TestIsH2CUpgrade(t *testing.T) {
 	}
 }
 
+// TestOptionsRefused: options that would put bad bytes on the wire, or name no engine, are
+// refused by New with the option named.
+func TestOptionsRefused(t *testing.T) {
+	tests := []struct {
+		name    string
+		opts    Options
+		wantErr string
+	}{
+		{"request id header with a space", Options{RequestIDHeader: "X Request Id"}, "request id header"},
+		{"request id header with CR LF", Options{RequestIDHeader: "X-Id\r\nEvil"}, "request id header"},
+		{"unknown engine", Options{HTTP1Engine: "nethttp"}, "http1 engine"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opts.Registry = plugin.NewRegistry(nil)
+			if _, err := New(tc.opts); err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("err %v, want one naming %q", err, tc.wantErr)
+			}
+		})
+	}
+	if _, err := New(Options{Registry: plugin.NewRegistry(nil), RequestIDHeader: "X-Request-Id"}); err != nil {
+		t.Fatalf("a valid name refused: %v", err)
+	}
+}
+
 func TestLoadKeepsLastGoodConfig(t *testing.T) {
 	s, err := New(Options{Registry: plugin.NewRegistry(nil)})
 	if err != nil {
