@@ -197,7 +197,7 @@ func scanField(line []byte, hd *head) (name, value []byte, underscore bool, v Ve
 		return nil, nil, false, refuse(400, ReasonEmptyName)
 	}
 	name = line[:i]
-	value = trimOWS(line[i+1:])
+	value = TrimOWS(line[i+1:])
 	if !ValidValue(value) {
 		// NUL, CR, LF and other controls: RFC 9110 §5.5.
 		return nil, nil, false, refuse(400, ReasonBadValue)
@@ -230,10 +230,11 @@ func scanField(line []byte, hd *head) (name, value []byte, underscore bool, v Ve
 	case len("content-length"):
 		if equalFold(name, "content-length") {
 			hd.cls++
-			if v := checkContentLength(value); !v.OK() {
+			n, v := ParseContentLength(value)
+			if !v.OK() {
 				return nil, nil, false, v
 			}
-			hd.cl = parseDigits(value)
+			hd.cl = n
 		}
 	case len("transfer-encoding"):
 		if equalFold(name, "transfer-encoding") {
@@ -247,6 +248,15 @@ func scanField(line []byte, hd *head) (name, value []byte, underscore bool, v Ve
 // scanConnection records the connection options the codec acts on; the list
 // may span several Connection fields (RFC 9110 §7.6.1).
 func scanConnection(v []byte, hd *head) {
+	c, k, u := ConnectionOptions(v)
+	hd.connClose = hd.connClose || c
+	hd.connKeepAlive = hd.connKeepAlive || k
+	hd.connUpgrade = hd.connUpgrade || u
+}
+
+// ConnectionOptions reads the options HTTP/1.1 acts on from one Connection
+// field's list (RFC 9110 §7.6.1): close, keep-alive and upgrade, in any case.
+func ConnectionOptions(v []byte) (closeOpt, keepAlive, upgrade bool) {
 	for len(v) > 0 {
 		opt := v
 		if comma := bytes.IndexByte(v, ','); comma >= 0 {
@@ -254,46 +264,41 @@ func scanConnection(v []byte, hd *head) {
 		} else {
 			v = nil
 		}
-		opt = trimOWS(opt)
+		opt = TrimOWS(opt)
 		switch {
 		case equalFold(opt, "close"):
-			hd.connClose = true
+			closeOpt = true
 		case equalFold(opt, "keep-alive"):
-			hd.connKeepAlive = true
+			keepAlive = true
 		case equalFold(opt, "upgrade"):
-			hd.connUpgrade = true
+			upgrade = true
 		}
 	}
+	return closeOpt, keepAlive, upgrade
 }
 
-// parseDigits reads a run of at most 18 decimal digits, which
-// checkContentLength has already vouched for, so it cannot overflow.
-func parseDigits(v []byte) int64 {
-	var n int64
-	for _, c := range v {
-		n = n*10 + int64(c-'0')
-	}
-	return n
-}
-
-// checkContentLength accepts 1*DIGIT only: a list, even "5, 5" that RFC 9110
-// §8.6 lets a recipient collapse, is refused as Envoy and HAProxy do.
-func checkContentLength(v []byte) Verdict {
+// ParseContentLength reads a Content-Length value: 1*DIGIT only, at most 18
+// digits so it cannot overflow. A list, even "5, 5" that RFC 9110 §8.6 lets a
+// recipient collapse, is refused (ReasonListCL) as Envoy and HAProxy do; any
+// other fault is ReasonBadCL.
+func ParseContentLength(v []byte) (int64, Verdict) {
 	if len(v) == 0 {
-		return refuse(400, ReasonBadCL)
+		return 0, refuse(400, ReasonBadCL)
 	}
 	if bytes.IndexByte(v, ',') >= 0 {
-		return refuse(400, ReasonListCL)
+		return 0, refuse(400, ReasonListCL)
 	}
 	if len(v) > 18 {
-		return refuse(400, ReasonBadCL) // would overflow int64
+		return 0, refuse(400, ReasonBadCL) // would overflow int64
 	}
+	var n int64
 	for _, c := range v {
 		if c < '0' || c > '9' {
-			return refuse(400, ReasonBadCL)
+			return 0, refuse(400, ReasonBadCL)
 		}
+		n = n*10 + int64(c-'0')
 	}
-	return Verdict{}
+	return n, Verdict{}
 }
 
 // scanCodings records the transfer codings of one Transfer-Encoding field.
@@ -306,10 +311,10 @@ func scanCodings(v []byte, hd *head) {
 		if comma >= 0 {
 			elem, v = v[:comma], v[comma+1:]
 		}
-		elem = trimOWS(elem)
+		elem = TrimOWS(elem)
 		coding, params := elem, false
 		if semi := bytes.IndexByte(elem, ';'); semi >= 0 {
-			coding, params = trimOWS(elem[:semi]), true
+			coding, params = TrimOWS(elem[:semi]), true
 		}
 		switch {
 		case len(coding) == 0:
@@ -714,7 +719,9 @@ func isFieldVchar(c byte) bool {
 	return c == '\t' || (c >= ' ' && c != 0x7f)
 }
 
-func trimOWS(b []byte) []byte {
+// TrimOWS removes the optional whitespace (SP, HTAB) around a field value or
+// list element (RFC 9110 §5.6.3).
+func TrimOWS(b []byte) []byte {
 	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
 		b = b[1:]
 	}
@@ -738,6 +745,22 @@ func equalFold(b []byte, s string) bool {
 	}
 	for i := range len(b) {
 		if lower(b[i]) != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// EqualFold reports whether b and s are the same ASCII text ignoring ASCII
+// case only. bytes.EqualFold also folds non-ASCII runes ("K", U+212A, to
+// 'k'), and a peer that read "chun\u212aed" as chunked would frame bodies
+// where no other peer does.
+func EqualFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		if c, d := b[i], s[i]; c != d && lower(c) != lower(d) {
 			return false
 		}
 	}

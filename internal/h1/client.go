@@ -335,7 +335,7 @@ func parseHeadLines(buf []byte, h *ResponseHead) (int, error) {
 		h.Fields = append(h.Fields, edge.Field{Name: name, Value: value})
 		switch len(name) {
 		case len("content-length"):
-			if foldIs(name, "content-length") {
+			if edge.EqualFold(name, "content-length") {
 				// nginx refuses even identical duplicates; net/http and
 				// RFC 9110 §8.6 would merge them
 				if cls++; cls > 1 {
@@ -348,25 +348,25 @@ func parseHeadLines(buf []byte, h *ResponseHead) (int, error) {
 				h.ContentLength = n
 			}
 		case len("transfer-encoding"):
-			if foldIs(name, "transfer-encoding") {
+			if edge.EqualFold(name, "transfer-encoding") {
 				if tes++; tes > 1 {
 					return 0, errDupTE
 				}
 				// "chunked" alone, as net/http and nginx take it: any other
 				// coding, a list or parameters leave the end of the body to
 				// the connection's close, which a peer may not agree on
-				if !foldIs(value, "chunked") {
+				if !edge.EqualFold(value, "chunked") {
 					return 0, errTEUnknown
 				}
 				h.Chunked = true
 			}
 		case len("connection"):
-			if foldIs(name, "connection") {
-				c, k := connectionOptions(value)
+			if edge.EqualFold(name, "connection") {
+				c, k, _ := edge.ConnectionOptions(value)
 				closeOpt, keepAlive = closeOpt || c, keepAlive || k
 			}
 		case len("trailer"):
-			if foldIs(name, "trailer") {
+			if edge.EqualFold(name, "trailer") {
 				trailerFraming = trailerFraming || announcesFraming(value)
 			}
 		}
@@ -461,48 +461,23 @@ func splitField(line []byte) (name, value []byte, err error) {
 	if !edge.ValidToken(name) {
 		return nil, nil, errBadName
 	}
-	value = trimOWS(line[colon+1:])
+	value = edge.TrimOWS(line[colon+1:])
 	if !edge.ValidValue(value) {
 		return nil, nil, errBadValue
 	}
 	return name, value[:len(value):len(value)], nil
 }
 
-// parseContentLength accepts 1*DIGIT, at most 18 digits so it cannot
-// overflow: no sign, no inner space, no list, not even "5, 5", which RFC 9110
-// §8.6 lets a recipient collapse and Envoy and HAProxy refuse.
+// parseContentLength is edge.ParseContentLength with the reader's errors.
 func parseContentLength(v []byte) (int64, error) {
+	n, verdict := edge.ParseContentLength(v)
 	switch {
-	case bytes.IndexByte(v, ',') >= 0:
+	case verdict.OK():
+		return n, nil
+	case verdict.Reason == edge.ReasonListCL:
 		return 0, errListCL
-	case len(v) == 0 || len(v) > 18:
-		return 0, errBadCL
 	}
-	var n int64
-	for _, c := range v {
-		if !isDigit(c) {
-			return 0, errBadCL
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, nil
-}
-
-// connectionOptions reads the options the client side acts on from one
-// Connection field's list (RFC 9110 §7.6.1).
-func connectionOptions(v []byte) (closeOpt, keepAlive bool) {
-	for len(v) > 0 {
-		opt := v
-		if comma := bytes.IndexByte(v, ','); comma >= 0 {
-			opt, v = v[:comma], v[comma+1:]
-		} else {
-			v = nil
-		}
-		opt = trimOWS(opt)
-		closeOpt = closeOpt || foldIs(opt, "close")
-		keepAlive = keepAlive || foldIs(opt, "keep-alive")
-	}
-	return closeOpt, keepAlive
+	return 0, errBadCL
 }
 
 // announcesFraming reports whether a Trailer field's list names
@@ -516,38 +491,12 @@ func announcesFraming(v []byte) bool {
 		} else {
 			v = nil
 		}
-		name = trimOWS(name)
-		if foldIs(name, "content-length") || foldIs(name, "transfer-encoding") || foldIs(name, "trailer") {
+		name = edge.TrimOWS(name)
+		if edge.EqualFold(name, "content-length") || edge.EqualFold(name, "transfer-encoding") || edge.EqualFold(name, "trailer") {
 			return true
 		}
 	}
 	return false
-}
-
-// foldIs compares b with the lower-case ASCII s, ignoring ASCII case only:
-// bytes.EqualFold also folds "K" (U+212A) to 'k', and a gateway that read
-// "chun\u212aed" as chunked would frame bodies where no other peer does.
-func foldIs(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i, c := range b {
-		// c|0x20 is c in lower case when s[i] is a letter
-		if c != s[i] && (c|0x20 != s[i] || s[i] < 'a' || s[i] > 'z') {
-			return false
-		}
-	}
-	return true
-}
-
-func trimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // ResponseBody reads a response body as its head frames it. Its zero value

@@ -137,23 +137,7 @@ func (h *Header) index(name string, from int) int {
 // is reports whether field i is named name, compared without regard to ASCII case.
 func (h *Header) is(i int, name string) bool {
 	s := h.kv[i].name
-	if int(s.n) != len(name) {
-		return false
-	}
-	b := h.buf[s.off : s.off+s.n]
-	for j := range len(name) {
-		if c, d := b[j], name[j]; c != d && lowerASCII(c) != lowerASCII(d) {
-			return false
-		}
-	}
-	return true
-}
-
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
+	return int(s.n) == len(name) && edge.EqualFold(h.buf[s.off:s.off+s.n], name)
 }
 
 // Peek returns the first value of name: nil when there is none, an empty non-nil slice for

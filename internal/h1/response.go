@@ -1,7 +1,6 @@
 package h1
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -312,11 +311,11 @@ func (w *ResponseWriter) Status() int { return w.status }
 func framingField(name []byte) bool {
 	switch len(name) {
 	case len("connection"):
-		return bytes.EqualFold(name, s2b("connection"))
+		return edge.EqualFold(name, "connection")
 	case len("content-length"):
-		return bytes.EqualFold(name, s2b("content-length"))
+		return edge.EqualFold(name, "content-length")
 	case len("transfer-encoding"):
-		return bytes.EqualFold(name, s2b("transfer-encoding"))
+		return edge.EqualFold(name, "transfer-encoding")
 	}
 	return false
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"tollgate/internal/edge"
 )
 
 // ServeFast is the HTTP/1.1 front end (the fasthttp engine, chosen by measurement: see
@@ -76,7 +78,7 @@ func (p *Proxy) writeFast(rc *fasthttp.RequestCtx, st *reqState) {
 	rh := &st.resp.h
 	for i := range rh.Len() {
 		k, v := rh.Field(i)
-		if !rh.Valid(i) || equalFoldBytes(k, "content-length") {
+		if !rh.Valid(i) || edge.EqualFold(k, "content-length") {
 			continue // framing is the engine's, set from the body below
 		}
 		out.Header.AddBytesKV(k, v)

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"tollgate/internal/edge"
 	"tollgate/internal/h1"
 )
 
@@ -55,25 +56,12 @@ func upstreamFields(h *h1.Header, ridKey string) fieldSet {
 	var fs fieldSet
 	for i := range h.Len() {
 		name, _ := h.Field(i)
-		if len(name) == len(ridKey) && equalFoldBytes(name, ridKey) {
+		if edge.EqualFold(name, ridKey) {
 			fs |= fRequestID
 		}
 		fs |= fieldBit(name)
 	}
 	return fs
-}
-
-// equalFoldBytes compares b with s, ignoring ASCII case.
-func equalFoldBytes(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(s) {
-		if c, d := b[i], s[i]; c != d && lower(c) != lower(d) {
-			return false
-		}
-	}
-	return true
 }
 
 func lower(c byte) byte {
@@ -163,7 +151,7 @@ func sanitizeUpstream(h *h1.Header, upgrade bool, fs fieldSet, scratch []byte) [
 	keepTE := false
 	if fs&fTe != 0 {
 		for i := range h.Len() {
-			if name, v := h.Field(i); equalFoldBytes(name, "te") && containsFold(v, "trailers") {
+			if name, v := h.Field(i); edge.EqualFold(name, "te") && containsFold(v, "trailers") {
 				keepTE = true
 			}
 		}
@@ -171,7 +159,7 @@ func sanitizeUpstream(h *h1.Header, upgrade bool, fs fieldSet, scratch []byte) [
 	if fs&fConnection != 0 {
 		scratch = scratch[:0]
 		for i := range h.Len() {
-			if name, v := h.Field(i); equalFoldBytes(name, "connection") {
+			if name, v := h.Field(i); edge.EqualFold(name, "connection") {
 				scratch = append(append(scratch, v...), ',')
 			}
 		}
@@ -217,7 +205,7 @@ func containsFold(v []byte, w string) bool {
 func sanitizeResponse(h *h1.Header, scratch []byte) []byte {
 	scratch = scratch[:0]
 	for i := range h.Len() {
-		if name, v := h.Field(i); equalFoldBytes(name, "connection") {
+		if name, v := h.Field(i); edge.EqualFold(name, "connection") {
 			scratch = append(append(scratch, v...), ',')
 		}
 	}

@@ -66,7 +66,7 @@ func (p *Proxy) writeH1(w *h1.ResponseWriter, st *reqState) {
 			continue // a plugin's name that is not a token
 		}
 		k, v := rh.Field(i)
-		hasDate = hasDate || equalFoldBytes(k, "date")
+		hasDate = hasDate || edge.EqualFold(k, "date")
 		// the header's fields are checked or cleaned as they go in; the codec drops the
 		// framing ones
 		_ = w.AddHeaderTrusted(k, v)
@@ -209,10 +209,6 @@ func (a h1Header) VisitAll(fn func(name, value []byte)) {
 }
 
 func (a h1Header) Len() int { return len(a.h.Fields) }
-
-// Has reports a field named name, also with an empty value, in one walk (the transformers'
-// presence test; see fastReqHeader.Has).
-func (a h1Header) Has(name string) bool { return a.Peek(name) != nil }
 
 // dateCache formats the Date field once a second: a response the gateway makes itself
 // needs one, and formatting it per response costs more than the rest of the head.

@@ -19,14 +19,13 @@ func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 // s2b views s as bytes without copying; the bytes must not be written.
 func s2b(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
-// fastReqHeader adapts fasthttp's request header to plugin.Header. One pointer wide, so
-// boxing it in the interface does not allocate.
+// fastReqHeader adapts fasthttp's request header, the client's on that engine, to
+// plugin.HeaderReader. One pointer wide, so boxing it in the interface does not allocate.
 type fastReqHeader struct{ h *fasthttp.RequestHeader }
 
-var _ plugin.Header = fastReqHeader{}
+var _ plugin.HeaderReader = fastReqHeader{}
 
-// Peek, and Set on both adapters, hand a name already in the engine's canonical form to its
-// *Canonical calls (canonicalName). Otherwise the engine copies the name and normalises the
+// Peek hands a name already in the engine's canonical form to PeekCanonical (canonicalName). Otherwise the engine copies the name and normalises the
 // copy on every call: with its checks for CR/LF and invalid bytes, that was the largest part
 // of a plugin's header call (about 450 instructions of it for a 15-byte name).
 func (a fastReqHeader) Peek(name string) []byte {
@@ -50,30 +49,6 @@ func (a fastReqHeader) VisitAll(fn func(name, value []byte)) {
 }
 func (a fastReqHeader) Len() int { return a.h.Len() }
 
-// Set goes through SetBytesV or SetCanonical: the engine's Set copies the value and blanks
-// its CR/LF, then hands the copy to SetCanonical, which does both again; these do them once,
-// with the same result. Name and value are only read.
-func (a fastReqHeader) Set(name, value string) {
-	if canonicalName(name) {
-		a.h.SetCanonical(s2b(name), s2b(value))
-		return
-	}
-	a.h.SetBytesV(name, s2b(value))
-}
-func (a fastReqHeader) Add(name, value string) { a.h.Add(name, value) }
-func (a fastReqHeader) Del(name string)        { a.h.Del(name) }
-
-// Has reports whether a field named name is present, also with an empty value: what
-// Peek(name) != nil || len(Values(name)) > 0 tells, which the transformer plugins ask for every
-// name of their replace and add rules. Through Peek and Values an absent name costs two
-// look-ups (and Values a string per field); here it costs one.
-func (a fastReqHeader) Has(name string) bool {
-	if len(a.h.PeekAll(name)) > 0 {
-		return true
-	}
-	return engineKept(name) && a.h.Peek(name) != nil
-}
-
 // canonicalName reports that the engine's normalisation would leave name as it is: it has no
 // CR or LF (which the engine blanks), and its letters are upper-case at the start and after a
 // '-', lower-case elsewhere, the form the engine gives a name of valid bytes (one with an
@@ -93,34 +68,6 @@ func canonicalName(name string) bool {
 		upper = c == '-'
 	}
 	return true
-}
-
-// engineKept reports the names the engine keeps outside its list of fields (Host, Content-Type,
-// Server ...), in either header. For those Peek may return a value where PeekAll finds none
-// (an empty Content-Type or Content-Length whose buffer is not nil, a default Content-Type), so
-// Has asks Peek as well. For every other name both read the same list of fields, and PeekAll
-// finds a field whenever Peek does. Comparing without regard to case covers every spelling
-// the engine normalises to one of these names; a name it leaves as it is (one with a byte not
-// allowed in a name) matches none of them either way.
-func engineKept(name string) bool {
-	switch len(name) {
-	case 4:
-		return strings.EqualFold(name, "Host")
-	case 6:
-		return strings.EqualFold(name, "Cookie") || strings.EqualFold(name, "Server")
-	case 7:
-		return strings.EqualFold(name, "Trailer")
-	case 10:
-		return strings.EqualFold(name, "Connection") || strings.EqualFold(name, "User-Agent") ||
-			strings.EqualFold(name, "Set-Cookie")
-	case 12:
-		return strings.EqualFold(name, "Content-Type")
-	case 14:
-		return strings.EqualFold(name, "Content-Length")
-	case 16:
-		return strings.EqualFold(name, "Content-Encoding")
-	}
-	return false
 }
 
 // stdHeader adapts net/http's header map (the HTTP/2 front end) to plugin.HeaderReader.

@@ -22,6 +22,7 @@ import (
 
 	"tollgate/internal/balancer"
 	"tollgate/internal/circuit"
+	"tollgate/internal/edge"
 	"tollgate/internal/h1"
 	"tollgate/internal/plugin"
 	"tollgate/internal/router"
@@ -842,7 +843,7 @@ func (p *Proxy) forward(st *reqState) {
 	// and values the gateway adds here are its own or the reader's checked ones
 	st.scratch = st.scratch[:0]
 	for i := range h.Len() {
-		if name, v := h.Field(i); equalFoldBytes(name, "via") {
+		if name, v := h.Field(i); edge.EqualFold(name, "via") {
 			st.scratch = append(append(st.scratch, v...), ", "...)
 		}
 	}
@@ -928,7 +929,7 @@ func (st *reqState) body() (io.Reader, int) {
 	if st.held.active() {
 		return &st.held, int(st.held.size())
 	}
-	if !st.resp.gen || len(st.resp.body) == 0 {
+	if len(st.resp.body) == 0 {
 		return nil, 0
 	}
 	st.reply.Reset(st.resp.body)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"tollgate/internal/edge"
 	"tollgate/internal/h1"
 	"tollgate/internal/plugin"
 )
@@ -251,11 +252,11 @@ func (u *upReq) writeChunked(bw *bufio.Writer) error {
 func framingOrHost(name []byte) bool {
 	switch len(name) {
 	case 4:
-		return equalFoldBytes(name, "host")
+		return edge.EqualFold(name, "host")
 	case 14:
-		return equalFoldBytes(name, "content-length")
+		return edge.EqualFold(name, "content-length")
 	case 17:
-		return equalFoldBytes(name, "transfer-encoding")
+		return edge.EqualFold(name, "transfer-encoding")
 	}
 	return false
 }
@@ -318,9 +319,8 @@ type upResp struct {
 	// cl is the upstream's Content-Length (-1 without one), which the answer to a HEAD
 	// request repeats
 	cl int64
-	// body is a body the gateway made; gen tells that there is one (it may be empty)
+	// body is a body the gateway made (none when empty)
 	body []byte
-	gen  bool
 }
 
 var _ plugin.Response = (*upResp)(nil)
@@ -331,7 +331,7 @@ func (r *upResp) Header() plugin.Header { return &r.h }
 
 // reset empties r, keeping its memory.
 func (r *upResp) reset() {
-	r.status, r.cl, r.gen = 0, -1, false
+	r.status, r.cl = 0, -1
 	r.h.Reset()
 	r.body = r.body[:0]
 }
@@ -339,7 +339,6 @@ func (r *upResp) reset() {
 // setBody makes b, copied, the response's body.
 func (r *upResp) setBody(b []byte) {
 	r.body = append(r.body[:0], b...)
-	r.gen = true
 }
 
 // appendHead appends the response's status line and fields as HTTP/1.1 writes them: the head

@@ -131,8 +131,8 @@ func (p *Proxy) writeStd(w http.ResponseWriter, r *http.Request, st *reqState) {
 	rh := &st.resp.h
 	for i := range rh.Len() {
 		k, v := rh.Field(i)
-		if !rh.Valid(i) || equalFoldBytes(k, "content-length") || equalFoldBytes(k, "transfer-encoding") ||
-			equalFoldBytes(k, "connection") {
+		if !rh.Valid(i) || edge.EqualFold(k, "content-length") || edge.EqualFold(k, "transfer-encoding") ||
+			edge.EqualFold(k, "connection") {
 			continue
 		}
 		hdr.Add(string(k), string(v))

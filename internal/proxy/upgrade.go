@@ -113,7 +113,7 @@ func (p *Proxy) dialUpgrade(st *reqState) {
 			p.fail(st, 502, msgBadGateway)
 			return
 		}
-		resp.body, resp.gen = body, true
+		resp.body = body
 		st.scratch = sanitizeResponse(&resp.h, st.scratch)
 		return
 	}
