@@ -8,9 +8,15 @@ import (
 
 // Header is a list of header fields that the gateway builds and edits: the request it sends
 // upstream. Names keep the case they were given, as nginx passes them; look-ups ignore case.
-// Names and values are copied into one arena owned by the Header, and fields refer to it by
-// offset, so the arena may grow without invalidating them, and a Header reused through Reset
-// does not allocate.
+// A value the caller owns (a scratch buffer, a plugin's string) is copied into one arena
+// owned by the Header, so a Header reused through Reset does not allocate. Bytes that cannot
+// change while the Header holds them are referred to, not copied: names the gateway passes as
+// strings (SetTrusted), and the client's fields, which stay in the engine's read buffer until
+// the handler returns (AddFieldsNoCopy, AddTrustedNoCopy). In the proxy's profile the copies
+// were the Header's largest cost: most fields are the client's, and most names constants.
+// The arena grows by append, so a field that refers to an older, smaller arena stays valid.
+//
+// Slices that the Header returns are read-only: some are a string's bytes.
 //
 // fasthttp's header types, which this replaces on the codec's path, normalise every name on
 // every call and search their fields twice per set (ADR 0002, step 3). The gateway's headers
@@ -22,27 +28,23 @@ type Header struct {
 }
 
 type hfield struct {
-	name, value span
+	name, value []byte
 	// bad marks a name that is not a token, which AppendTo leaves out: only Add and Set,
 	// the plugins' calls, can store one
 	bad bool
 }
 
-// span is a run of Header.buf.
-type span struct{ off, n int32 }
-
 // Reset empties h, keeping its memory.
 func (h *Header) Reset() {
+	clear(h.kv) // drops the references to buffers the Header does not own
 	h.kv = h.kv[:0]
 	h.buf = h.buf[:0]
 }
 
-func (h *Header) bytes(s span) []byte { return h.buf[s.off : s.off+s.n : s.off+s.n] }
-
 // put copies b into the arena. Control bytes other than HTAB (CR and LF above all) become
 // spaces when clean is set, so that no value set by a plugin can start a field or a message
 // of its own on the wire.
-func (h *Header) put(b []byte, clean bool) span {
+func (h *Header) put(b []byte, clean bool) []byte {
 	if h.buf == nil {
 		h.buf = make([]byte, 0, 512)
 	}
@@ -55,14 +57,22 @@ func (h *Header) put(b []byte, clean bool) span {
 			}
 		}
 	}
-	return span{int32(at), int32(len(b))}
+	return h.buf[at:len(h.buf):len(h.buf)]
 }
 
-// AddFields appends fields parsed by edge.Policy.ParseRequest. They passed the edge rules,
-// so they are copied without another scan.
+// AddFields appends fields parsed by edge.Policy.ParseRequest or ReadResponseHead. They
+// passed the edge rules, so they are copied without another scan.
 func (h *Header) AddFields(fs []edge.Field) {
 	for _, f := range fs {
 		h.kv = append(h.kv, hfield{name: h.put(f.Name, false), value: h.put(f.Value, false)})
+	}
+}
+
+// AddFieldsNoCopy is AddFields without the copy: fs's bytes must stay unchanged while h
+// holds them, as a request head does in the engine's read buffer until its handler returns.
+func (h *Header) AddFieldsNoCopy(fs []edge.Field) {
+	for _, f := range fs {
+		h.kv = append(h.kv, hfield{name: f.Name, value: f.Value})
 	}
 }
 
@@ -76,10 +86,16 @@ func (h *Header) AddBytes(name, value []byte) {
 }
 
 // AddTrusted appends a field whose name the caller knows is a token and whose value has no
-// control bytes but HTAB: a field another engine's parser checked, or one the gateway makes
-// from such values. It skips Add's scans, which cost more than the copy.
-func (h *Header) AddTrusted(name, value []byte) {
-	h.kv = append(h.kv, hfield{name: h.put(name, false), value: h.put(value, false)})
+// control bytes but HTAB: a field the gateway makes from checked values. It skips Add's
+// scans, which cost more than the copy. The value is copied; the name, as SetTrusted's, is
+// not.
+func (h *Header) AddTrusted(name string, value []byte) {
+	h.kv = append(h.kv, hfield{name: s2b(name), value: h.put(value, false)})
+}
+
+// AddTrustedNoCopy is AddTrusted without the copies, under AddFieldsNoCopy's condition.
+func (h *Header) AddTrustedNoCopy(name, value []byte) {
+	h.kv = append(h.kv, hfield{name: name, value: value})
 }
 
 // Set replaces every field named name by one with value, where the first of them was, or
@@ -89,14 +105,20 @@ func (h *Header) Set(name, value string) { h.set(name, s2b(value), true) }
 // SetBytes is Set with the value as bytes, which are copied.
 func (h *Header) SetBytes(name string, value []byte) { h.set(name, value, true) }
 
-// SetTrusted is Set for a field as AddTrusted takes it.
+// SetTrusted is Set for a field as AddTrusted takes it. The name is not copied (a string
+// does not change), so it must be a real string, not a view of bytes that will.
 func (h *Header) SetTrusted(name string, value []byte) { h.set(name, value, false) }
 
 func (h *Header) set(name string, value []byte, check bool) {
 	i := h.index(name, 0)
 	if i < 0 {
-		h.kv = append(h.kv, hfield{name: h.put(s2b(name), false), value: h.put(value, check),
-			bad: check && !edge.ValidToken(s2b(name))})
+		if check {
+			// a plugin's name: copied, since a plugin may pass a view of its own buffer
+			h.kv = append(h.kv, hfield{name: h.put(s2b(name), false), value: h.put(value, true),
+				bad: !edge.ValidToken(s2b(name))})
+		} else {
+			h.kv = append(h.kv, hfield{name: s2b(name), value: h.put(value, false)})
+		}
 		return
 	}
 	h.kv[i].value = h.put(value, check)
@@ -121,6 +143,7 @@ func (h *Header) delFrom(name string, i int) {
 		h.kv[out] = h.kv[i]
 		out++
 	}
+	clear(h.kv[out:])
 	h.kv = h.kv[:out]
 }
 
@@ -137,14 +160,14 @@ func (h *Header) index(name string, from int) int {
 // is reports whether field i is named name, compared without regard to ASCII case.
 func (h *Header) is(i int, name string) bool {
 	s := h.kv[i].name
-	return int(s.n) == len(name) && edge.EqualFold(h.buf[s.off:s.off+s.n], name)
+	return len(s) == len(name) && edge.EqualFold(s, name)
 }
 
 // Peek returns the first value of name: nil when there is none, an empty non-nil slice for
 // an empty value. It is valid until h changes.
 func (h *Header) Peek(name string) []byte {
 	if i := h.index(name, 0); i >= 0 {
-		return h.bytes(h.kv[i].value)
+		return h.kv[i].value
 	}
 	return nil
 }
@@ -157,7 +180,7 @@ func (h *Header) Values(name string) []string {
 	var out []string
 	for i := range h.kv {
 		if h.is(i, name) {
-			out = append(out, string(h.bytes(h.kv[i].value)))
+			out = append(out, string(h.kv[i].value))
 		}
 	}
 	return out
@@ -166,7 +189,7 @@ func (h *Header) Values(name string) []string {
 // VisitAll calls fn with every field in order. fn must not change h.
 func (h *Header) VisitAll(fn func(name, value []byte)) {
 	for _, f := range h.kv {
-		fn(h.bytes(f.name), h.bytes(f.value))
+		fn(f.name, f.value)
 	}
 }
 
@@ -175,8 +198,8 @@ func (h *Header) Len() int { return len(h.kv) }
 
 // Field returns field i, 0 <= i < Len(), valid until h changes.
 func (h *Header) Field(i int) (name, value []byte) {
-	f := h.kv[i]
-	return h.bytes(f.name), h.bytes(f.value)
+	f := &h.kv[i]
+	return f.name, f.value
 }
 
 // Valid reports whether field i may be written: its name is a token.
@@ -190,10 +213,9 @@ func (h *Header) AppendTo(dst []byte) []byte {
 		if f.bad {
 			continue
 		}
-		name := h.bytes(f.name)
-		dst = append(dst, name...)
+		dst = append(dst, f.name...)
 		dst = append(dst, ':', ' ')
-		dst = append(dst, h.bytes(f.value)...)
+		dst = append(dst, f.value...)
 		dst = append(dst, '\r', '\n')
 	}
 	return dst

@@ -269,7 +269,7 @@ func BenchmarkHeader(b *testing.B) {
 // TestHeaderTrusted: the trusted calls copy as they are; Set after AddTrusted replaces.
 func TestHeaderTrusted(t *testing.T) {
 	var h Header
-	h.AddTrusted([]byte("X-A"), []byte("1\t2"))
+	h.AddTrusted("X-A", []byte("1\t2"))
 	h.Add("X-B", "x")
 	h.SetTrusted("x-b", []byte("y"))
 	h.SetTrusted("X-C", []byte("3"))
@@ -284,5 +284,50 @@ func TestHeaderTrusted(t *testing.T) {
 	h.Set("Bad Name", "v")
 	if h.Valid(h.Len()-1) || !h.Has("bad name") {
 		t.Fatal("a name that is not a token must be kept for look-ups and marked")
+	}
+}
+
+// TestHeaderCopies: which calls copy and which refer to the caller's bytes, that fields stay
+// intact while the arena grows under them, and that Reset and Del drop their references.
+func TestHeaderCopies(t *testing.T) {
+	src := []byte("Host: a\r\nX-Id: 1\r\n")
+	fields := []edge.Field{{Name: src[0:4], Value: src[6:7]}, {Name: src[9:13], Value: src[15:16]}}
+	value := []byte("v1")
+	var h Header
+	h.AddFields(fields[:1])       // copied
+	h.AddFieldsNoCopy(fields[1:]) // referred to
+	h.AddTrustedNoCopy(src[0:4], src[6:7])
+	h.SetTrusted("X-Set", value) // the value is copied
+	for i := range 200 {         // grows the arena several times
+		h.AddTrusted("X-Fill", []byte(strings.Repeat("f", i)))
+	}
+	src[6], src[15], value[1] = 'b', '2', '9'
+	for _, c := range []struct{ name, want string }{
+		{"host", "a"},   // the first Host was copied
+		{"x-id", "2"},   // shares src
+		{"x-set", "v1"}, // copied
+	} {
+		if got := string(h.Peek(c.name)); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+	if got := h.Values("Host"); len(got) != 2 || got[1] != "b" {
+		t.Errorf("the second Host shares src: %q", got)
+	}
+	if got := len(h.Values("x-fill")); got != 200 {
+		t.Errorf("%d fill fields", got)
+	}
+	for i, f := range h.Values("x-fill") {
+		if f != strings.Repeat("f", i) {
+			t.Fatalf("fill field %d changed: %q", i, f)
+		}
+	}
+	n := h.Len()
+	h.Del("X-Fill")
+	h.Reset()
+	for i, f := range h.kv[:n] {
+		if f.name != nil || f.value != nil {
+			t.Fatalf("field %d still refers to %q: %q", i, f.name, f.value)
+		}
 	}
 }

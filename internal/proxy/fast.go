@@ -36,7 +36,8 @@ func (p *Proxy) ServeFast(rc *fasthttp.RequestCtx, scheme string, listenPort int
 	if p.begin(st, uri, scheme, listenPort) {
 		st.up.method = b2s(h.Method())
 		for k, v := range h.All() {
-			st.upH.AddTrusted(k, v) // held to the edge rules before the handler ran
+			// held to the edge rules before the handler ran; fasthttp keeps them until it returns
+			st.upH.AddTrustedNoCopy(k, v)
 		}
 		if cl := h.ContentLength(); cl != 0 {
 			if bs := rc.RequestBodyStream(); bs != nil {

@@ -33,7 +33,8 @@ func (p *Proxy) ServeH1(w *h1.ResponseWriter, r *h1.Request, scheme string, list
 	st.hadQuery = bytes.IndexByte(head.Target, '?') >= 0
 	if p.begin(st, head.Target, scheme, listenPort) {
 		st.up.method = b2s(head.Method)
-		st.upH.AddFields(head.Fields)
+		// the head stays in the codec's read buffer until this handler returns
+		st.upH.AddFieldsNoCopy(head.Fields)
 		if r.Body != nil {
 			// slowBodyReader without a timeout only sorts the codec's body errors (stall:
 			// timedOut, malformed or cut: broken) for clientFault; the codec keeps the

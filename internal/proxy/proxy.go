@@ -600,7 +600,7 @@ func setOnly(h *h1.Header, key string, v []byte, there bool) {
 		h.SetTrusted(key, v)
 		return
 	}
-	h.AddTrusted(s2b(key), v) // no field of that name to look for
+	h.AddTrusted(key, v) // no field of that name to look for
 }
 
 func escapePath(dst []byte, p string) []byte { return router.EscapeUpstreamPath(dst, s2b(p)) }
@@ -851,7 +851,7 @@ func (p *Proxy) forward(st *reqState) {
 		st.scratch = append(st.scratch, via...)
 		h.SetTrusted("Via", st.scratch)
 	} else {
-		h.AddTrusted(s2b("Via"), s2b(via))
+		h.AddTrustedNoCopy(s2b("Via"), s2b(via)) // the gateway's own, fixed at start
 	}
 	if len(h.Peek("Server")) == 0 {
 		h.SetTrusted("Server", s2b(p.server))
