@@ -76,6 +76,9 @@ type body struct {
 	broken  bool // the body failed: the connection cannot frame another request
 	expect  bool // the client waits for 100 Continue
 	sent100 bool
+	// moved is set once the body's bytes went on in the connection's other buffer, leaving
+	// the head untouched where it was read (conn.moveBody)
+	moved bool
 	// deadline is the read deadline of the last read, moved only when less
 	// than three quarters of BodyTimeout remain.
 	deadline time.Time
@@ -163,10 +166,15 @@ func (b *body) readChunked(p []byte) (int, error) {
 		if used > 0 && cn.r < cn.w {
 			continue
 		}
-		// the buffer is used up: read more into it
-		if cn.r == cn.w {
+		// the buffer is used up: read more into it, and into the other one the first time,
+		// since this one holds the head
+		switch {
+		case !b.moved:
+			cn.moveBody()
+			b.moved = true
+		case cn.r == cn.w:
 			cn.r, cn.w = 0, 0
-		} else if cn.w == len(cn.buf) {
+		case cn.w == len(cn.buf):
 			cn.w = copy(cn.buf, cn.buf[cn.r:cn.w])
 			cn.r = 0
 		}

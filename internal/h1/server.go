@@ -325,9 +325,13 @@ func (s *Server) maxDrain() int64 {
 
 // conn is one connection's state, pooled by its Server.
 type conn struct {
-	s    *Server
-	c    net.Conn
-	buf  []byte // read buffer; buf[r:w] is read and not yet consumed
+	s   *Server
+	c   net.Conn
+	buf []byte // read buffer; buf[r:w] is read and not yet consumed
+	// alt is the read buffer that a chunked body continues in, so that reading it never
+	// overwrites the head in buf: the head's slices are the handler's until it returns.
+	// The two swap roles; most connections never make alt.
+	alt  []byte
 	r, w int
 	bw   *bufio.Writer
 	out  deadlineWriter
@@ -345,6 +349,17 @@ type conn struct {
 	copyBuf []byte // for bodies copied without a known length
 }
 
+// moveBody swaps buf and alt, carrying the bytes not yet consumed: the chunked body reader
+// calls it before it would first reuse the part of buf that holds the request head.
+func (cn *conn) moveBody() {
+	if len(cn.alt) < len(cn.buf) {
+		cn.alt = make([]byte, len(cn.buf))
+	}
+	n := copy(cn.alt, cn.buf[cn.r:cn.w])
+	cn.buf, cn.alt = cn.alt, cn.buf
+	cn.r, cn.w = 0, n
+}
+
 // scratch is the connection's copy buffer, made on first use: most
 // connections never need it.
 func (cn *conn) scratch() []byte {
@@ -358,6 +373,9 @@ func (cn *conn) reset() {
 	if cap(cn.buf) > 4*cn.s.readBufferSize() {
 		// a grown buffer served a large head: do not keep it pooled
 		cn.buf = make([]byte, cn.s.readBufferSize())
+	}
+	if cap(cn.alt) > 4*cn.s.readBufferSize() {
+		cn.alt = nil
 	}
 	cn.c, cn.r, cn.w, cn.reqs, cn.unread = nil, 0, 0, 0, false
 	cn.readDeadline, cn.out.deadline = time.Time{}, time.Time{}

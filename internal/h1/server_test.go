@@ -800,3 +800,59 @@ func TestCloseUnread(t *testing.T) {
 		})
 	}
 }
+
+// TestHeadOutlivesBody: the request head stays intact in the read buffer while the handler
+// reads a chunked body through it, however the body arrives. The proxy refers to the head's
+// fields when it writes the upstream request and when plugins read them after the body.
+func TestHeadOutlivesBody(t *testing.T) {
+	headOf := func(r *Request) string {
+		var b strings.Builder
+		b.WriteString(string(r.Head.Method) + " " + string(r.Head.Target))
+		for _, f := range r.Head.Fields {
+			b.WriteString("|" + string(f.Name) + "=" + string(f.Value))
+		}
+		return b.String()
+	}
+	var chunked strings.Builder
+	for i := range 40 {
+		part := strings.Repeat(string(rune('a'+i%26)), 50+i)
+		fmt.Fprintf(&chunked, "%x\r\n%s\r\n", len(part), part)
+	}
+	chunked.WriteString("0\r\n\r\n")
+	for _, tc := range []struct {
+		name  string
+		size  int // read buffer size
+		piece int // bytes per write of the body
+	}{
+		{"whole", 256, 1 << 20},
+		{"pieces", 4096, 7},
+		{"small buffer, pieces", 256, 61},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mismatch string
+			ts := startServer(t, &Server{ReadBufferSize: tc.size, Handler: HandlerFunc(func(w *ResponseWriter, r *Request) {
+				before := headOf(r)
+				n, err := io.Copy(io.Discard, r.Body)
+				if after := headOf(r); after != before || err != nil {
+					mismatch = fmt.Sprintf("after %d bytes (%v): %q, was %q", n, err, after, before)
+				}
+				_ = w.WriteHeader(204, 0)
+			})})
+			cl := ts.dial(t)
+			cl.send("POST /upload?x=1 HTTP/1.1\r\nHost: a\r\nX-Id: 12345\r\nTransfer-Encoding: chunked\r\n\r\n")
+			body := chunked.String()
+			for i := 0; i < len(body); i += tc.piece {
+				cl.send(body[i:min(i+tc.piece, len(body))])
+				if tc.piece < len(body) {
+					time.Sleep(100 * time.Microsecond)
+				}
+			}
+			if resp, _ := cl.read("POST"); resp.StatusCode != 204 {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			if mismatch != "" {
+				t.Fatal(mismatch)
+			}
+		})
+	}
+}
