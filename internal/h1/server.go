@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -342,7 +343,9 @@ type conn struct {
 	// when it has to.
 	readDeadline time.Time
 	reqs         uint64 // requests served
-	unread       bool   // the last request's body was left unread (CloseUnread)
+	peer         netip.Addr
+	peerKnown    bool // peer is worked out (Request.Peer)
+	unread       bool // the last request's body was left unread (CloseUnread)
 	// idle is set while the connection waits for a request with nothing of
 	// it read; Shutdown closes such connections
 	idle    atomic.Bool
@@ -378,6 +381,7 @@ func (cn *conn) reset() {
 		cn.alt = nil
 	}
 	cn.c, cn.r, cn.w, cn.reqs, cn.unread = nil, 0, 0, 0, false
+	cn.peer, cn.peerKnown = netip.Addr{}, false
 	cn.readDeadline, cn.out.deadline = time.Time{}, time.Time{}
 	cn.req.reset()
 	cn.bw.Reset(&cn.out)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime"
 	"slices"
 	"strconv"
@@ -854,5 +855,41 @@ func TestHeadOutlivesBody(t *testing.T) {
 				t.Fatal(mismatch)
 			}
 		})
+	}
+}
+
+// TestPeer: the client's address on a TCP connection, the zero Addr on another kind, the
+// same on every request of a connection and fresh on the next connection.
+func TestPeer(t *testing.T) {
+	var (
+		mu   sync.Mutex
+		seen []netip.Addr
+	)
+	s := &Server{Handler: HandlerFunc(func(w *ResponseWriter, r *Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, r.Peer())
+		_ = w.WriteHeader(204, 0)
+	})}
+	ts := startServer(t, s)
+	cl := ts.dial(t)
+	cl.send("GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	cl.read("GET")
+	cl.read("GET")
+	// net.Pipe's addresses are not TCP addresses
+	a, b := net.Pipe()
+	go func() {
+		_, _ = b.Write([]byte("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"))
+		_, _ = io.Copy(io.Discard, b)
+	}()
+	if err := s.ServeConn(a); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	loop := netip.MustParseAddr("127.0.0.1")
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []netip.Addr{loop, loop, {}}; !slices.Equal(seen, want) {
+		t.Fatalf("peers %v, want %v", seen, want)
 	}
 }

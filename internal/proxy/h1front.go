@@ -3,8 +3,6 @@ package proxy
 import (
 	"bytes"
 	"context"
-	"net"
-	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -23,10 +21,7 @@ func (p *Proxy) ServeH1(w *h1.ResponseWriter, r *h1.Request, scheme string, list
 	// the codec does not tell a handler that its client left; the upstream call's own
 	// timeouts bound the request meanwhile
 	st.pc.Reset(context.Background(), st.snap.MaxStates)
-	st.peer = netip.Addr{}
-	if a, ok := r.RemoteAddr().(*net.TCPAddr); ok {
-		st.peer = a.AddrPort().Addr().Unmap()
-	}
+	st.peer = r.Peer()
 	head := &r.Head
 	st.hin.head = head
 	st.pc.In = &st.hin
