@@ -345,7 +345,11 @@ type conn struct {
 	reqs         uint64 // requests served
 	peer         netip.Addr
 	peerKnown    bool // peer is worked out (Request.Peer)
-	unread       bool // the last request's body was left unread (CloseUnread)
+	// idleFrom is the clock as read by the flush that ended the last response, which the
+	// wait for the next request counts its IdleTimeout from: microseconds later, and one
+	// clock read per request fewer. Zero when there was no such flush.
+	idleFrom time.Time
+	unread   bool // the last request's body was left unread (CloseUnread)
 	// idle is set while the connection waits for a request with nothing of
 	// it read; Shutdown closes such connections
 	idle    atomic.Bool
@@ -382,7 +386,7 @@ func (cn *conn) reset() {
 	}
 	cn.c, cn.r, cn.w, cn.reqs, cn.unread = nil, 0, 0, 0, false
 	cn.peer, cn.peerKnown = netip.Addr{}, false
-	cn.readDeadline, cn.out.deadline = time.Time{}, time.Time{}
+	cn.readDeadline, cn.out.deadline, cn.out.now, cn.idleFrom = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	cn.req.reset()
 	cn.bw.Reset(&cn.out)
 }
@@ -455,9 +459,12 @@ func (cn *conn) serve() error {
 		if cn.r == cn.w {
 			// nothing pipelined behind this request: send what is
 			// buffered now, or the client waits for it
+			cn.out.now = time.Time{}
 			if err := cn.bw.Flush(); err != nil {
 				return err
 			}
+			// the clock as this flush read it, for the wait's deadline next
+			cn.idleFrom = cn.out.now
 		}
 	}
 }
@@ -521,6 +528,9 @@ func (cn *conn) readHead() error {
 			cn.buf = grown
 		}
 		started := cn.w > cn.r
+		if started {
+			cn.idleFrom = time.Time{}
+		}
 		if !started && cn.reqs > 0 && headStart.IsZero() {
 			// before the wait's deadline: a ConnState hook may shape it (parking)
 			cn.s.state(cn.c, StateIdle)
@@ -530,7 +540,11 @@ func (cn *conn) readHead() error {
 			headStart = time.Now()
 			cn.setReadDeadline(headStart.Add(cn.s.HeaderTimeout))
 		case !started && cn.s.IdleTimeout > 0:
-			cn.setReadDeadline(time.Now().Add(cn.s.IdleTimeout))
+			now := cn.idleFrom
+			if now.IsZero() {
+				now = time.Now()
+			}
+			cn.setReadDeadline(now.Add(cn.s.IdleTimeout))
 		case !started:
 			cn.setReadDeadline(time.Time{})
 		}
@@ -638,11 +652,13 @@ func isTimeout(err error) bool {
 type deadlineWriter struct {
 	c        *conn
 	deadline time.Time
+	now      time.Time // the clock at the last write, when it was read
 }
 
 func (d *deadlineWriter) Write(p []byte) (int, error) {
 	if t := d.c.s.WriteTimeout; t > 0 {
 		now := time.Now()
+		d.now = now
 		if d.deadline.Sub(now) < t*3/4 {
 			d.deadline = now.Add(t)
 			_ = d.c.c.SetWriteDeadline(d.deadline)
