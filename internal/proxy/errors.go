@@ -8,10 +8,9 @@ import (
 	"os"
 	"syscall"
 
-	"github.com/valyala/fasthttp"
-
 	"tollgate/internal/balancer"
 	"tollgate/internal/plugin"
+	"tollgate/internal/upstream"
 )
 
 // Kong's wording for the errors the gateway itself produces (KONG_COMPAT §3.7, §4.7, §5).
@@ -89,14 +88,14 @@ func upstreamStatus(err error) (int, string) {
 }
 
 func isTimeout(err error) bool {
-	if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		return true
 	}
-	return errors.Is(err, fasthttp.ErrDialTimeout)
+	return errors.Is(err, upstream.ErrDialTimeout)
 }
 
 // isRefused tells connection-level failures before any request byte was accepted: safe to

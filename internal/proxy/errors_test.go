@@ -10,9 +10,8 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/valyala/fasthttp"
-
 	"tollgate/internal/balancer"
+	"tollgate/internal/upstream"
 )
 
 func TestNegotiate(t *testing.T) {
@@ -72,14 +71,13 @@ func TestUpstreamStatus(t *testing.T) {
 		status int
 	}{
 		{"no target", balancer.ErrNoTarget, 503},
-		{"fasthttp timeout", fasthttp.ErrTimeout, 504},
-		{"dial timeout", fasthttp.ErrDialTimeout, 504},
+		{"dial timeout", upstream.ErrDialTimeout, 504},
 		{"deadline", fmt.Errorf("read: %w", os.ErrDeadlineExceeded), 504},
 		{"context deadline", context.DeadlineExceeded, 504},
 		{"net timeout", &net.OpError{Op: "read", Err: timeoutErr{}}, 504},
 		{"refused", &net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}, 502},
 		{"reset", &net.OpError{Op: "read", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, 502},
-		{"closed before response", fasthttp.ErrConnectionClosed, 502},
+		{"closed before response", errUpstreamClosed, 502},
 		{"malformed", errors.New("cannot parse response status code"), 502},
 		{"body too large", errBodyTooLarge, 413},
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"tollgate/internal/balancer"
 	"tollgate/internal/config"
 	"tollgate/internal/plugin"
 	"tollgate/internal/snapshot"
@@ -88,14 +87,11 @@ func newHandlerRig(tb testing.TB, cfgYAML string) *handlerRig {
 	}
 	ts := NewTransports()
 	r := &handlerRig{raw: []byte("GET /plain/bench HTTP/1.1\r\nHost: gw.example\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n")}
-	snap, err := snapshot.Compile(cfg, reg, snapshot.Options{Transport: func(svc *snapshot.Service, t *balancer.Target) any {
-		hc := ts.For(svc, t).(*fasthttp.HostClient)
-		hc.Dial = func(string) (net.Conn, error) {
-			r.dials++
-			return newCannedConn(cannedResponse), nil
-		}
-		return hc
-	}})
+	ts.Dial = func(string, time.Time) (net.Conn, error) {
+		r.dials++
+		return newCannedConn(cannedResponse), nil
+	}
+	snap, err := snapshot.Compile(cfg, reg, snapshot.Options{Transport: ts.For})
 	if err != nil {
 		tb.Fatalf("compile: %v", err)
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 
-	"tollgate/internal/balancer"
 	"tollgate/internal/config"
 	"tollgate/internal/h1"
 	"tollgate/internal/plugin"
@@ -97,11 +96,8 @@ func newRig(tb testing.TB, cfgYAML string, specs ...plugin.Spec) *rig {
 		tb.Fatalf("config: %v", err)
 	}
 	ts := NewTransports()
-	snap, err := snapshot.Compile(cfg, reg, snapshot.Options{Transport: func(svc *snapshot.Service, t *balancer.Target) any {
-		hc := ts.For(svc, t).(*fasthttp.HostClient)
-		hc.Dial = func(string) (net.Conn, error) { return upLn.Dial() }
-		return hc
-	}})
+	ts.Dial = func(string, time.Time) (net.Conn, error) { return upLn.Dial() }
+	snap, err := snapshot.Compile(cfg, reg, snapshot.Options{Transport: ts.For})
 	if err != nil {
 		tb.Fatalf("compile: %v", err)
 	}

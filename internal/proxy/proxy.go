@@ -27,6 +27,7 @@ import (
 	"tollgate/internal/plugin"
 	"tollgate/internal/router"
 	"tollgate/internal/snapshot"
+	"tollgate/internal/upstream"
 )
 
 // DefaultRequestIDHeader carries the request id upstream and to the client. It is the
@@ -736,9 +737,9 @@ func (p *Proxy) forward(st *reqState) {
 			host = svc.HostFor(t)
 		}
 		req.sendHost = host
-		hc := svc.TransportFor(t).(*fasthttp.HostClient)
+		pool := svc.TransportFor(t).(*upstream.Pool)
 		c.UpstreamStart = time.Now()
-		err = roundTrip(hc, req, &st.resp, &st.held, svc.TryTimeout, c.UpstreamStart)
+		err = roundTrip(pool, req, &st.resp, &st.held, svc.TryTimeout, c.UpstreamStart)
 		end = time.Now() // the response head arrived, or the try failed
 		took := end.Sub(c.UpstreamStart)
 		waited += took

@@ -3,11 +3,10 @@ package proxy
 import (
 	"errors"
 
-	"github.com/valyala/fasthttp"
-
 	"tollgate/internal/balancer"
 	"tollgate/internal/circuit"
 	"tollgate/internal/snapshot"
+	"tollgate/internal/upstream"
 )
 
 // tried remembers which targets a request has tried, by Target.Index, so that a retry goes to
@@ -64,13 +63,13 @@ func pickTry(b balancer.Picker, key balancer.Key, done tried, try int) (*balance
 // request: only idempotent requests whose body can be sent again are repeated (RFC 9110
 // §9.2.2; nginx's proxy_next_upstream error timeout, non_idempotent off).
 func retryable(err error, idempotent, resendable bool) bool {
-	if isRefused(err) || errors.Is(err, fasthttp.ErrDialTimeout) {
+	if isRefused(err) || errors.Is(err, upstream.ErrDialTimeout) {
 		return true
 	}
 	if !idempotent || !resendable {
 		return false
 	}
-	return errors.Is(err, fasthttp.ErrConnectionClosed) || isTimeout(err) || isReset(err)
+	return errors.Is(err, errUpstreamClosed) || isTimeout(err) || isReset(err)
 }
 
 // pickAllowed is pickTry that also asks the target's circuit breaker: a target whose circuit

@@ -2,12 +2,12 @@ package proxy
 
 import (
 	"fmt"
+	"os"
 	"syscall"
 	"testing"
 
-	"github.com/valyala/fasthttp"
-
 	"tollgate/internal/balancer"
+	"tollgate/internal/upstream"
 )
 
 func targets(n int) []*balancer.Target {
@@ -79,12 +79,12 @@ func TestRetryable(t *testing.T) {
 		want                   bool
 	}{
 		{"refused, POST with a streamed body", syscall.ECONNREFUSED, false, false, true},
-		{"dial timeout", fasthttp.ErrDialTimeout, false, false, true},
-		{"timeout, GET", fasthttp.ErrTimeout, true, true, true},
-		{"timeout, POST", fasthttp.ErrTimeout, false, true, false},
+		{"dial timeout", upstream.ErrDialTimeout, false, false, true},
+		{"timeout, GET", os.ErrDeadlineExceeded, true, true, true},
+		{"timeout, POST", os.ErrDeadlineExceeded, false, true, false},
 		{"reset, GET", syscall.ECONNRESET, true, true, true},
 		{"reset, PUT with a streamed body", syscall.ECONNRESET, true, false, false},
-		{"closed keep-alive, GET", fasthttp.ErrConnectionClosed, true, true, true},
+		{"closed keep-alive, GET", errUpstreamClosed, true, true, true},
 		{"malformed response", fmt.Errorf("cannot parse response"), true, true, false},
 	}
 	for _, tc := range tests {

@@ -2,13 +2,13 @@ package proxy
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
 	"time"
 
-	"github.com/valyala/fasthttp"
-
 	"tollgate/internal/h1"
+	"tollgate/internal/upstream"
 )
 
 // outRequest is a request the upstream client writes: the gateway's upReq, or in tests a
@@ -18,80 +18,79 @@ type outRequest interface {
 	isHead() bool
 }
 
-// roundTrip sends req on a pooled connection of hc and reads the response head into resp,
+// roundTrip sends req on a connection of pool and reads the response head into resp,
 // leaving the body as a stream over the connection, which held keeps until held.release.
 //
 // The request is written by the gateway (upReq.writeRequest) and the response read by its
-// own strict reader (h1.ReadResponseHead, h1.ResponseBody). fasthttp still keeps the pool:
-// HostClient.AcquireConn with its buffers, without its Do, whose per-request bookkeeping for
-// a streamed body cost four allocations (bench/profiles/README.md), whose retries belong to
-// the gateway here, and whose response parse is more lenient than the edge rules.
+// own strict reader (h1.ReadResponseHead, h1.ResponseBody), on a connection of its own pool
+// (internal/upstream).
 //
 // timeout (the service's try_timeout, 0 for none) bounds the whole try, response body
-// included, as Request.SetTimeout does in the library; it counts from start, when the try
-// began (the caller's UpstreamStart: the clock is read once per try, not twice).
-func roundTrip(hc *fasthttp.HostClient, req outRequest, resp *upResp, held *heldConn, timeout time.Duration, start time.Time) error {
+// included, and the wait for a connection; it counts from start, when the try began (the
+// caller's UpstreamStart: the clock is read once per try, not twice).
+func roundTrip(pool *upstream.Pool, req outRequest, resp *upResp, held *heldConn, timeout time.Duration, start time.Time) error {
 	resp.reset()
 	var deadline time.Time
 	if timeout > 0 {
 		deadline = start.Add(timeout)
 	}
-	cc, err := hc.AcquireConn(timeout, false)
+	cc, err := pool.Get(deadline)
 	if err != nil {
 		return err
 	}
-	conn := cc.Conn()
-	if err := setHardDeadline(conn, deadline); err != nil {
-		hc.CloseConn(cc)
+	if err := setHardDeadline(cc.Conn, deadline, start, cc.Straight()); err != nil {
+		pool.Discard(cc)
 		return err
 	}
-	bw := hc.AcquireWriter(conn)
-	err = req.writeRequest(bw)
+	err = req.writeRequest(cc.W)
 	if err == nil {
-		err = bw.Flush()
+		err = cc.W.Flush()
 	}
-	hc.ReleaseWriter(bw)
 	if err != nil {
-		hc.CloseConn(cc)
+		pool.Discard(cc)
 		return transportError(err)
 	}
-	br := hc.AcquireReader(conn)
 	head := &held.head
-	if err := h1.ReadResponseHead(br, head); err != nil {
-		hc.ReleaseReader(br)
-		hc.CloseConn(cc)
+	if err := h1.ReadResponseHead(cc.R, head); err != nil {
+		pool.Discard(cc)
 		return transportError(err)
 	}
-	// the fields point into br's buffer until its next read: copied now, before the body
-	// is read; the reader held them to the edge rules
+	// the fields point into the reader's buffer until its next read: copied now, before
+	// the body is read; the reader held them to the edge rules
 	resp.status, resp.cl = head.Status, head.ContentLength
 	resp.h.AddFields(head.Fields)
-	held.body.Reset(br, head, req.isHead())
-	held.hc, held.cc, held.br, held.closeConn = hc, cc, br, head.Close
+	held.body.Reset(cc.R, head, req.isHead())
+	held.pool, held.cc, held.closeConn = pool, cc, head.Close
 	if held.body.Size() == 0 {
 		held.release() // nothing to stream: the connection goes back at once
 	}
 	return nil
 }
 
-// transportError maps errors the way HostClient.Do does, so the retry and status rules see
-// the library's sentinel errors: a connection closed before the first response byte is
-// ErrConnectionClosed, a timed-out write ErrTimeout.
+// errUpstreamClosed is a connection that ended before the first byte of the response: on a
+// kept-alive connection, most often the upstream closing it while it sat idle, so the retry
+// rules treat it as a failure the request may have met after the upstream read it.
+var errUpstreamClosed = errors.New("upstream closed the connection before responding")
+
+// transportError sorts the errors of an exchange for the retry and status rules: a
+// connection closed before the first response byte is errUpstreamClosed; timeouts stay
+// net.Errors (isTimeout).
 func transportError(err error) error {
 	if err == io.EOF {
-		return fasthttp.ErrConnectionClosed
-	}
-	if t, ok := err.(interface{ Timeout() bool }); ok && t.Timeout() {
-		return fasthttp.ErrTimeout
+		return errUpstreamClosed
 	}
 	return err
 }
 
 // setHardDeadline sets the try's deadline (zero: none) on an upstream connection. On the
 // gateway's own connection type it costs nothing when there was and is no deadline, the
-// common case, where the library would clear both deadlines on every request.
-func setHardDeadline(conn net.Conn, t time.Time) error {
+// common case. When the pool lent the connection straight from its idle list, it also lends
+// that type now, the try's start, so its first write and read need not read the clock.
+func setHardDeadline(conn net.Conn, t, now time.Time, straight bool) error {
 	if tc, ok := conn.(*timeoutConn); ok {
+		if straight {
+			tc.lend(now)
+		}
 		if t.IsZero() && tc.hardRd.IsZero() && tc.hardWr.IsZero() {
 			return nil
 		}
@@ -99,26 +98,13 @@ func setHardDeadline(conn net.Conn, t time.Time) error {
 	return conn.SetDeadline(t)
 }
 
-// pooledConn is the library's pooled connection: its type is unexported, its methods are
-// not. Held as this interface, it goes back to the pool through releaseAs/closeAs, whose
-// type parameter is inferred from the HostClient method they are given.
-type pooledConn interface {
-	Conn() net.Conn
-	CreatedTime() time.Time
-}
-
-func releaseAs[C pooledConn](hc *fasthttp.HostClient, c pooledConn, release func(*fasthttp.HostClient, C)) {
-	release(hc, c.(C))
-}
-
 // heldConn is an upstream connection lent to a streamed response body, with the response's
 // head and body readers, which keep their memory from request to request. Reads go through
 // it so it knows whether the body ended cleanly: only then may the connection serve
 // another request.
 type heldConn struct {
-	hc        *fasthttp.HostClient
-	cc        pooledConn
-	br        *bufio.Reader
+	pool      *upstream.Pool
+	cc        *upstream.Conn
 	closeConn bool
 	failed    bool
 	head      h1.ResponseHead
@@ -134,7 +120,7 @@ func (h *heldConn) Read(p []byte) (int, error) {
 }
 
 // active reports a connection lent to a response body.
-func (h *heldConn) active() bool { return h.hc != nil }
+func (h *heldConn) active() bool { return h.pool != nil }
 
 // size is the held body's length: >= 0 known, -1 chunked, -2 until the connection closes.
 func (h *heldConn) size() int64 { return h.body.Size() }
@@ -144,14 +130,13 @@ func (h *heldConn) size() int64 { return h.body.Size() }
 // it is closed (the rest of an unread body would be read as the next response). Safe to
 // call more than once.
 func (h *heldConn) release() {
-	if h.hc == nil {
+	if h.pool == nil {
 		return
 	}
-	h.hc.ReleaseReader(h.br)
 	if h.closeConn || h.failed || !h.body.Done() {
-		releaseAs(h.hc, h.cc, (*fasthttp.HostClient).CloseConn)
+		h.pool.Discard(h.cc)
 	} else {
-		releaseAs(h.hc, h.cc, (*fasthttp.HostClient).ReleaseConn)
+		h.pool.Put(h.cc)
 	}
-	h.hc, h.cc, h.br, h.closeConn, h.failed = nil, nil, nil, false, false
+	h.pool, h.cc, h.closeConn, h.failed = nil, nil, false, false
 }

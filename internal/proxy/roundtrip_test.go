@@ -15,6 +15,7 @@ import (
 	"tollgate/internal/balancer"
 	"tollgate/internal/h1"
 	"tollgate/internal/snapshot"
+	"tollgate/internal/upstream"
 )
 
 // rawUpstream answers every request on a connection with the reply its path names (the raw
@@ -133,7 +134,7 @@ func TestRoundTripConnectionReuse(t *testing.T) {
 			u := newRawUpstream(t)
 			addr := u.ln.Addr().String()
 			hc := NewTransports().For(&snapshot.Service{Scheme: "http", ConnectTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second},
-				&balancer.Target{Addr: addr}).(*fasthttp.HostClient)
+				&balancer.Target{Addr: addr}).(*upstream.Pool)
 			for i := 0; i < 3; i++ {
 				var req fasthttp.Request
 				var resp upResp
@@ -165,35 +166,35 @@ func TestRoundTripConnectionReuse(t *testing.T) {
 			if got := u.accepted.Load(); got != want {
 				t.Errorf("upstream accepted %d connections for 3 requests, want %d", got, want)
 			}
-			if tc.wantReuse && hc.ConnsCount() != 1 {
-				t.Errorf("pool holds %d connections, want 1", hc.ConnsCount())
+			open, idle := hc.Stats()
+			if tc.wantReuse && (open != 1 || idle != 1) {
+				t.Errorf("pool holds %d connections (%d idle), want 1 idle", open, idle)
 			}
-			if !tc.wantReuse && hc.ConnsCount() != 0 {
-				t.Errorf("pool holds %d connections, want 0 (closed)", hc.ConnsCount())
+			if !tc.wantReuse && open != 0 {
+				t.Errorf("pool holds %d connections, want 0 (closed)", open)
 			}
 		})
 	}
 }
 
-// TestRoundTripErrors: the library's sentinel errors come back as HostClient.Do gives them,
-// so the retry and status rules keep working.
+// TestRoundTripErrors: each failure comes back as the retry and status rules sort it.
 func TestRoundTripErrors(t *testing.T) {
 	u := newRawUpstream(t)
 	addr := u.ln.Addr().String()
 	hc := NewTransports().For(&snapshot.Service{Scheme: "http", ConnectTimeout: time.Second, ReadTimeout: 5 * time.Second, WriteTimeout: time.Second},
-		&balancer.Target{Addr: addr}).(*fasthttp.HostClient)
+		&balancer.Target{Addr: addr}).(*upstream.Pool)
 	closed, _ := net.Listen("tcp", "127.0.0.1:0")
 	deadAddr := closed.Addr().String()
 	closed.Close()
-	dead := NewTransports().For(&snapshot.Service{Scheme: "http", ConnectTimeout: time.Second}, &balancer.Target{Addr: deadAddr}).(*fasthttp.HostClient)
+	dead := NewTransports().For(&snapshot.Service{Scheme: "http", ConnectTimeout: time.Second}, &balancer.Target{Addr: deadAddr}).(*upstream.Pool)
 	tests := []struct {
 		name    string
-		hc      *fasthttp.HostClient
+		hc      *upstream.Pool
 		url     string
 		timeout time.Duration
 		check   func(error) bool
 	}{
-		{"closed before the first byte", hc, "http://" + addr + "/hangup", 0, func(err error) bool { return errors.Is(err, fasthttp.ErrConnectionClosed) }},
+		{"closed before the first byte", hc, "http://" + addr + "/hangup", 0, func(err error) bool { return errors.Is(err, errUpstreamClosed) }},
 		{"try timeout", hc, "http://" + addr + "/stall", 200 * time.Millisecond, isTimeout},
 		{"refused", dead, "http://" + deadAddr + "/", 0, isRefused},
 		// the strict reader's refusals: the gateway answers 502 (upstreamStatus) and drops
@@ -234,7 +235,7 @@ func TestRoundTripTimeoutEndsWithItsTry(t *testing.T) {
 	u := newRawUpstream(t)
 	addr := u.ln.Addr().String()
 	hc := NewTransports().For(&snapshot.Service{Scheme: "http", ConnectTimeout: time.Second, ReadTimeout: 5 * time.Second, WriteTimeout: time.Second},
-		&balancer.Target{Addr: addr}).(*fasthttp.HostClient)
+		&balancer.Target{Addr: addr}).(*upstream.Pool)
 	for i, tc := range []struct {
 		path    string
 		timeout time.Duration

@@ -14,6 +14,7 @@ import (
 
 	"tollgate/internal/balancer"
 	"tollgate/internal/snapshot"
+	"tollgate/internal/upstream"
 )
 
 // TestTransportReadTimeoutBetweenReads: read_timeout bounds the wait between two reads: a
@@ -39,7 +40,7 @@ func TestTransportReadTimeoutBetweenReads(t *testing.T) {
 	_ = port
 	ts := NewTransports()
 	svc := &snapshot.Service{Scheme: "http", ConnectTimeout: time.Second, ReadTimeout: 400 * time.Millisecond, WriteTimeout: time.Second}
-	hc := ts.For(svc, &balancer.Target{Host: host, Addr: addr}).(*fasthttp.HostClient)
+	hc := ts.For(svc, &balancer.Target{Host: host, Addr: addr}).(*upstream.Pool)
 
 	tests := []struct {
 		path    string
@@ -82,7 +83,7 @@ func TestTransportTryTimeoutIsHard(t *testing.T) {
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	ts := NewTransports()
 	svc := &snapshot.Service{Scheme: "http", ConnectTimeout: time.Second, ReadTimeout: 300 * time.Millisecond, WriteTimeout: time.Second}
-	hc := ts.For(svc, &balancer.Target{Addr: addr}).(*fasthttp.HostClient)
+	hc := ts.For(svc, &balancer.Target{Addr: addr}).(*upstream.Pool)
 	for _, tc := range []struct {
 		name    string
 		timeout time.Duration
@@ -118,7 +119,7 @@ func TestTransportLargeResponseHead(t *testing.T) {
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	ts := NewTransports()
 	svc := &snapshot.Service{Scheme: "http", ConnectTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second}
-	hc := ts.For(svc, &balancer.Target{Addr: addr}).(*fasthttp.HostClient)
+	hc := ts.For(svc, &balancer.Target{Addr: addr}).(*upstream.Pool)
 	for _, tc := range []struct {
 		path    string
 		wantErr bool
@@ -137,7 +138,7 @@ func TestTransportLargeResponseHead(t *testing.T) {
 
 // doAndDrain makes the call and reads the streamed body to its end: the error is the call's or
 // the body's (EOF is success).
-func doAndDrain(hc *fasthttp.HostClient, req *fasthttp.Request, resp *upResp, timeout time.Duration) error {
+func doAndDrain(hc *upstream.Pool, req *fasthttp.Request, resp *upResp, timeout time.Duration) error {
 	var held heldConn
 	err := roundTrip(hc, fastOut{req}, resp, &held, timeout, time.Now())
 	if err != nil || !held.active() {
@@ -152,4 +153,34 @@ func doAndDrain(hc *fasthttp.HostClient, req *fasthttp.Request, resp *upResp, ti
 		return nil
 	}
 	return err
+}
+
+// TestTransportSlowDialKeepsReadTimeout: the per-read deadlines of a connection dialled for a
+// try count from its first read, not from the try's start, even when the dial took most of
+// the read timeout (the start is lent to a connection only when the pool had it idle).
+func TestTransportSlowDialKeepsReadTimeout(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(200 * time.Millisecond)
+		_, _ = w.Write([]byte("late but in time"))
+	}))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	ts := NewTransports()
+	ts.Dial = func(addr string, _ time.Time) (net.Conn, error) {
+		time.Sleep(300 * time.Millisecond)
+		return net.Dial("tcp", addr)
+	}
+	svc := &snapshot.Service{Scheme: "http", ConnectTimeout: time.Second, ReadTimeout: 400 * time.Millisecond, WriteTimeout: time.Second}
+	hc := ts.For(svc, &balancer.Target{Addr: addr}).(*upstream.Pool)
+	for i := range 2 { // dialled, then idle in the pool
+		var req fasthttp.Request
+		var resp upResp
+		req.SetRequestURI("http://" + addr + "/")
+		if err := doAndDrain(hc, &req, &resp, 0); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	if open, idle := hc.Stats(); open != 1 || idle != 1 {
+		t.Fatalf("%d connections open, %d idle; want the one reused", open, idle)
+	}
 }
