@@ -43,17 +43,17 @@ lint: test-deps
 	$(STATICCHECK) ./...
 
 # Unit, fuzz-seed and end-to-end tests (test/e2e builds and runs the real binary), with -race;
-# then the end-to-end suite again on the gateway's own HTTP/1.1 codec (--http1-engine codec,
-# docs/decisions/0002-http1-engine-revisited.md), which must pass everything the default
-# engine does before it can become the default.
+# then the end-to-end suite again on fasthttp, the former HTTP/1.1 engine (--http1-engine
+# fasthttp, docs/decisions/0002-http1-engine-revisited.md), which stays selectable and
+# tested until it is removed.
 test: lint
 	$(GO) test -race -count=1 -timeout 20m ./...
-	TOLLGATE_HTTP1_ENGINE=codec $(GO) test -race -count=1 -timeout 20m ./test/e2e/
+	TOLLGATE_HTTP1_ENGINE=fasthttp $(GO) test -race -count=1 -timeout 20m ./test/e2e/
 
 # The side-by-side benchmark (bench/README.md): Tollgate, the upstream direct, nginx, HAProxy,
 # nginx+Lua, Caddy and Traefik; writes bench/results/latest.md and latest.png (~8 min).
 bench: bench-peers
-	PATH="$(CURDIR)/bin/peers:$$PATH" $(GO) run ./bench/harness -mode full -codec
+	PATH="$(CURDIR)/bin/peers:$$PATH" $(GO) run ./bench/harness -mode full -fasthttp
 
 # Caddy and Traefik, built once into bin/peers (bench/peers/build.sh).
 bench-peers:
@@ -61,7 +61,7 @@ bench-peers:
 
 # The same in under a minute, for development.
 bench-quick:
-	PATH="$(CURDIR)/bin/peers:$$PATH" $(GO) run ./bench/harness -mode quick -codec
+	PATH="$(CURDIR)/bin/peers:$$PATH" $(GO) run ./bench/harness -mode quick -fasthttp
 
 # The go test benchmarks beside the hot code.
 bench-micro:

@@ -86,7 +86,7 @@ type config struct {
 	traefik    string
 	compare    string // a prebuilt Tollgate binary measured beside the current one
 	floor      bool   // measure the engine spike's minimal proxies too (fasthttp-min, codec-min)
-	codec      bool   // measure Tollgate on its own HTTP/1.1 codec too (tollgate-codec)
+	fasthttp   bool   // measure Tollgate on fasthttp, its former HTTP/1.1 engine, too (tollgate-fasthttp)
 	loadCore   int
 	proxyCore  int
 	commandTxt string
@@ -209,7 +209,7 @@ func newHarness(args []string, out io.Writer) (*harness, error) {
 	traefik := fs.String("traefik", "", "Traefik binary (default: command -v traefik)")
 	budget := fs.Int("budget", 0, "seconds of measuring to fit in (0: the mode's)")
 	compare := fs.String("compare", "", "a prebuilt Tollgate binary (e.g. of an earlier commit) measured as tollgate-b beside the current build: the A/B check of a change")
-	codec := fs.Bool("codec", false, "also measure Tollgate on its own HTTP/1.1 codec (--http1-engine codec) as tollgate-codec, beside Tollgate on fasthttp (HTTP/1.1 scenarios)")
+	fasthttp := fs.Bool("fasthttp", false, "also measure Tollgate on fasthttp, its former HTTP/1.1 engine (--http1-engine fasthttp), as tollgate-fasthttp, beside Tollgate on its own codec (HTTP/1.1 scenarios)")
 	floor := fs.Bool("floor", false, "also measure the engine spike's minimal proxies (HTTP/1.1 scenarios): fasthttp-min (bench/spike/fasthttp), the engine's own cost and the floor for Tollgate's, and codec-min (bench/spike/codec), the strict hand-written codec: what a leaner engine would cost")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -256,7 +256,7 @@ func newHarness(args []string, out io.Writer) (*harness, error) {
 		cfg.budget = *budget
 	}
 	cfg.caddy, cfg.traefik, cfg.tollgate = *caddy, *traefik, *tg
-	cfg.compare, cfg.floor, cfg.codec = *compare, *floor, *codec
+	cfg.compare, cfg.floor, cfg.fasthttp = *compare, *floor, *fasthttp
 	cfg.commandTxt = "go run ./bench/harness " + strings.Join(args, " ")
 	h := &harness{cfg: cfg, out: out, ports: map[int]bool{}, targets: map[string]*target{}}
 	h.root, err = repoRoot()
@@ -553,8 +553,8 @@ func (h *harness) scenarios() []scenario {
 			if h.cfg.compare != "" {
 				s.targets = append(slices.Clone(s.targets), "tollgate-b")
 			}
-			if h.cfg.codec && s.kind != "h2" {
-				s.targets = append(slices.Clone(s.targets), "tollgate-codec")
+			if h.cfg.fasthttp && s.kind != "h2" {
+				s.targets = append(slices.Clone(s.targets), "tollgate-fasthttp")
 			}
 			if h.cfg.floor && s.kind != "h2" {
 				s.targets = append(slices.Clone(s.targets), "fasthttp-min", "codec-min")
@@ -641,7 +641,7 @@ func (h *harness) startAll() error {
 			return h.startProc("direct", pc, g1, h.self, "upstream", "-h1", strconv.Itoa(t.port), "-h2c", strconv.Itoa(t.h2port))
 		}},
 		{"tollgate", tollgate("tollgate", tollgateConfig(h.upPort, false))},
-		{"tollgate-codec", tollgate("tollgate-codec", tollgateConfig(h.upPort, false), "--http1-engine", "codec")},
+		{"tollgate-fasthttp", tollgate("tollgate-fasthttp", tollgateConfig(h.upPort, false), "--http1-engine", "fasthttp")},
 		{"tollgate-plugins", tollgate("tollgate-plugins", tollgateConfig(h.upPort, true))},
 		{"tollgate-10k", tollgate("tollgate-10k", tollgateManyRoutes(h.upPort, 10000))},
 		{"tollgate-b", func(t *target) (*proc, error) {

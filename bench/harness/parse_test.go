@@ -39,15 +39,15 @@ func TestScenarioTargets(t *testing.T) {
 		scenario      string
 		want, wantNot []string
 	}{
-		{"plain", "", false, "a", []string{"tollgate", "nginx"}, []string{"tollgate-b", "fasthttp-min", "codec-min", "tollgate-codec"}},
+		{"plain", "", false, "a", []string{"tollgate", "nginx"}, []string{"tollgate-b", "fasthttp-min", "codec-min", "tollgate-fasthttp"}},
 		{"compare", "/x/tollgate", false, "a", []string{"tollgate", "tollgate-b"}, []string{"fasthttp-min", "codec-min"}},
-		{"floor and codec", "", true, "b", []string{"fasthttp-min", "codec-min", "tollgate-codec"}, []string{"tollgate-b"}},
-		{"no floor or codec over HTTP/2", "", true, "d", []string{"tollgate"}, []string{"fasthttp-min", "codec-min", "tollgate-codec"}},
-		{"not beside the 10k routes", "/x/tollgate", true, "e", []string{"tollgate-10k"}, []string{"tollgate-b", "fasthttp-min", "codec-min", "tollgate-codec"}},
+		{"floor and fasthttp", "", true, "b", []string{"fasthttp-min", "codec-min", "tollgate-fasthttp"}, []string{"tollgate-b"}},
+		{"no floor or fasthttp over HTTP/2", "", true, "d", []string{"tollgate"}, []string{"fasthttp-min", "codec-min", "tollgate-fasthttp"}},
+		{"not beside the 10k routes", "/x/tollgate", true, "e", []string{"tollgate-10k"}, []string{"tollgate-b", "fasthttp-min", "codec-min", "tollgate-fasthttp"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := &harness{cfg: config{scenarios: tc.scenario, compare: tc.compare, floor: tc.floor, codec: tc.floor}}
+			h := &harness{cfg: config{scenarios: tc.scenario, compare: tc.compare, floor: tc.floor, fasthttp: tc.floor}}
 			ss := h.scenarios()
 			if len(ss) != 1 {
 				t.Fatalf("%d scenarios", len(ss))

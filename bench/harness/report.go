@@ -456,7 +456,7 @@ func (h *harness) chart() error {
 	if err != nil {
 		return fmt.Errorf("gnuplot not installed (apt-get install gnuplot-nox); no latest.png")
 	}
-	cols := []string{"direct", "tollgate", "tollgate-codec", "nginx", "haproxy", "nginx-lua", "caddy", "traefik"}
+	cols := []string{"direct", "tollgate", "tollgate-fasthttp", "nginx", "haproxy", "nginx-lua", "caddy", "traefik"}
 	var used []string
 	for _, c := range cols {
 		for _, s := range h.samples {

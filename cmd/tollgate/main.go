@@ -147,7 +147,7 @@ func (f *runFlags) register(fs *flag.FlagSet, demo bool) {
 	fs.DurationVar(&f.bodyTimeout, "client-body-timeout", envDuration("client-body-timeout", 60*time.Second), "longest wait between two reads of a request body (nginx's client_body_timeout)")
 	fs.DurationVar(&f.keepalive, "keepalive-timeout", envDuration("keepalive-timeout", 75*time.Second), "how long an idle HTTP/1.1 keep-alive connection stays open (nginx's keepalive_timeout)")
 	fs.DurationVar(&f.parkAfter, "park-idle-after", envDuration("park-idle-after", time.Second), "how long an HTTP/1.1 connection waits for a request (between keep-alive requests, or before its first) before it gives back its goroutine stack and read buffer (0, or not shorter than --keepalive-timeout: never)")
-	fs.StringVar(&f.http1Engine, "http1-engine", env("http1-engine", server.EngineFasthttp), "HTTP/1.1 engine of the proxy listener: fasthttp, or codec (the gateway's own strict codec, docs/decisions/0002-http1-engine-revisited.md)")
+	fs.StringVar(&f.http1Engine, "http1-engine", env("http1-engine", server.EngineCodec), "HTTP/1.1 engine of the proxy listener: codec (the gateway's own strict codec), or fasthttp (the former engine, docs/decisions/0002-http1-engine-revisited.md)")
 	fs.IntVar(&f.maxURI, "max-uri-length", envInt("max-uri-length", 8<<10), "longest request target in bytes; longer is answered 414")
 	fs.StringVar(&f.escapedSlashes, "escaped-slashes", env("escaped-slashes", "keep"), "encoded slashes (%2F, %5C) and backslashes in request paths: keep (Kong: never a separator), reject (400) or decode (a '/', before dot segments are removed)")
 	fs.BoolVar(&f.mergeSlashes, "merge-slashes", envBool("merge-slashes", true), "merge repeated slashes in request paths (Kong always does)")

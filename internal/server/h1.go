@@ -12,12 +12,12 @@ import (
 
 // HTTP/1.1 engines for Options.HTTP1Engine.
 const (
-	// EngineFasthttp is the default: fasthttp's server, with the edge checks and the wire
-	// tracker around it (internal/edge).
+	// EngineFasthttp is the former default: fasthttp's server, with the edge checks and the
+	// wire tracker around it (internal/edge). It stays selectable, and tested, until ADR
+	// 0002's last step removes it.
 	EngineFasthttp = "fasthttp"
-	// EngineCodec is the gateway's own codec, internal/h1 (ADR 0002): the edge rules are
-	// applied by its parser in the one pass that reads the head. Not yet the default: see
-	// the ADR.
+	// EngineCodec, the default, is the gateway's own codec, internal/h1 (ADR 0002): the
+	// edge rules are applied by its parser in the one pass that reads the head.
 	EngineCodec = "codec"
 )
 

@@ -63,8 +63,8 @@ type Options struct {
 	ParkAfter time.Duration
 	// Edge is the strictness policy for HTTP/1.1 request heads (edge.DefaultPolicy when zero).
 	Edge edge.Policy
-	// HTTP1Engine serves HTTP/1.1 on the proxy listener: EngineFasthttp (the default, when
-	// empty) or EngineCodec, the gateway's own codec (internal/h1).
+	// HTTP1Engine serves HTTP/1.1 on the proxy listener: EngineCodec, the gateway's own
+	// codec (internal/h1; the default, when empty), or EngineFasthttp.
 	HTTP1Engine string
 	// KongPriorityQuirk reproduces Kong 3.9's 32-bit route priority arithmetic (opt-in).
 	KongPriorityQuirk bool
@@ -142,7 +142,7 @@ func New(opts Options) (*Server, error) {
 	}
 	switch opts.HTTP1Engine {
 	case "":
-		opts.HTTP1Engine = EngineFasthttp
+		opts.HTTP1Engine = EngineCodec
 	case EngineFasthttp, EngineCodec:
 	default:
 		return nil, fmt.Errorf("http1 engine %q: want %s or %s", opts.HTTP1Engine, EngineFasthttp, EngineCodec)
