@@ -126,17 +126,18 @@ func (h *Header) set(name string, value []byte, check bool) {
 }
 
 // Del removes every field named name.
-func (h *Header) Del(name string) {
-	if i := h.index(name, 0); i >= 0 {
-		h.delFrom(name, i)
-	}
-}
+func (h *Header) Del(name string) { h.delFrom(name, 0) }
 
 // delFrom removes the fields named name at index i and after; the arena keeps their bytes
-// until Reset.
+// until Reset. Fields before the first match stay where they are: most calls (Set's, after
+// the field it replaced) find none, and moving the fields, which hold pointers, costs more
+// than comparing them.
 func (h *Header) delFrom(name string, i int) {
+	if i = h.index(name, i); i < 0 {
+		return
+	}
 	out := i
-	for ; i < len(h.kv); i++ {
+	for i++; i < len(h.kv); i++ {
 		if h.is(i, name) {
 			continue
 		}
@@ -147,10 +148,11 @@ func (h *Header) delFrom(name string, i int) {
 	h.kv = h.kv[:out]
 }
 
-// index returns the first field at or after from named name, or -1.
+// index returns the first field at or after from named name, or -1. Lengths are compared
+// in the loop, before any call: most names differ in length.
 func (h *Header) index(name string, from int) int {
 	for i := from; i < len(h.kv); i++ {
-		if h.is(i, name) {
+		if n := h.kv[i].name; len(n) == len(name) && edge.EqualFold(n, name) {
 			return i
 		}
 	}
@@ -159,8 +161,8 @@ func (h *Header) index(name string, from int) int {
 
 // is reports whether field i is named name, compared without regard to ASCII case.
 func (h *Header) is(i int, name string) bool {
-	s := h.kv[i].name
-	return len(s) == len(name) && edge.EqualFold(s, name)
+	n := h.kv[i].name
+	return len(n) == len(name) && edge.EqualFold(n, name)
 }
 
 // Peek returns the first value of name: nil when there is none, an empty non-nil slice for
