@@ -111,7 +111,14 @@ type heldConn struct {
 	body      h1.ResponseBody
 }
 
+// errReleased is a read of a body whose connection went back: its reader may be serving
+// another request by then.
+var errReleased = errors.New("upstream response body read after its connection was released")
+
 func (h *heldConn) Read(p []byte) (int, error) {
+	if h.pool == nil {
+		return 0, errReleased
+	}
 	n, err := h.body.Read(p)
 	if err != nil && err != io.EOF {
 		h.failed = true

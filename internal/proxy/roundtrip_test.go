@@ -158,6 +158,9 @@ func TestRoundTripConnectionReuse(t *testing.T) {
 					t.Fatal("held still active after release")
 				}
 				held.release() // a second release is harmless
+				if n, err := held.Read(make([]byte, 8)); n != 0 || !errors.Is(err, errReleased) {
+					t.Fatalf("read after release: %d, %v", n, err)
+				}
 			}
 			want := int32(3)
 			if tc.wantReuse {
