@@ -345,11 +345,7 @@ type conn struct {
 	reqs         uint64 // requests served
 	peer         netip.Addr
 	peerKnown    bool // peer is worked out (Request.Peer)
-	// idleFrom is the clock as read by the flush that ended the last response, which the
-	// wait for the next request counts its IdleTimeout from: microseconds later, and one
-	// clock read per request fewer. Zero when there was no such flush.
-	idleFrom time.Time
-	unread   bool // the last request's body was left unread (CloseUnread)
+	unread       bool // the last request's body was left unread (CloseUnread)
 	// idle is set while the connection waits for a request with nothing of
 	// it read; Shutdown closes such connections
 	idle    atomic.Bool
@@ -386,7 +382,7 @@ func (cn *conn) reset() {
 	}
 	cn.c, cn.r, cn.w, cn.reqs, cn.unread = nil, 0, 0, 0, false
 	cn.peer, cn.peerKnown = netip.Addr{}, false
-	cn.readDeadline, cn.out.deadline, cn.out.now, cn.idleFrom = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	cn.readDeadline, cn.out.deadline, cn.out.now = time.Time{}, time.Time{}, time.Time{}
 	cn.req.reset()
 	cn.bw.Reset(&cn.out)
 }
@@ -459,12 +455,13 @@ func (cn *conn) serve() error {
 		if cn.r == cn.w {
 			// nothing pipelined behind this request: send what is
 			// buffered now, or the client waits for it
+			// cleared first, so that what the flush leaves in out.now is its own reading
+			// of the clock: the wait for the next request counts its IdleTimeout from it,
+			// microseconds later, one clock read per request fewer
 			cn.out.now = time.Time{}
 			if err := cn.bw.Flush(); err != nil {
 				return err
 			}
-			// the clock as this flush read it, for the wait's deadline next
-			cn.idleFrom = cn.out.now
 		}
 	}
 }
@@ -529,7 +526,7 @@ func (cn *conn) readHead() error {
 		}
 		started := cn.w > cn.r
 		if started {
-			cn.idleFrom = time.Time{}
+			cn.out.now = time.Time{} // a wait that follows no flush reads the clock
 		}
 		if !started && cn.reqs > 0 && headStart.IsZero() {
 			// before the wait's deadline: a ConnState hook may shape it (parking)
@@ -540,7 +537,7 @@ func (cn *conn) readHead() error {
 			headStart = time.Now()
 			cn.setReadDeadline(headStart.Add(cn.s.HeaderTimeout))
 		case !started && cn.s.IdleTimeout > 0:
-			now := cn.idleFrom
+			now := cn.out.now // the last flush's clock (see serve)
 			if now.IsZero() {
 				now = time.Now()
 			}
