@@ -48,6 +48,8 @@ lint: test-deps
 # tested until it is removed.
 test: lint
 	$(GO) test -race -count=1 -timeout 20m ./...
+	# counted without -race, under which sync.Pool drops items at random
+	$(GO) test -count=1 -run DoesNotAllocate ./internal/upstream/
 	TOLLGATE_HTTP1_ENGINE=fasthttp $(GO) test -race -count=1 -timeout 20m ./test/e2e/
 
 # The side-by-side benchmark (bench/README.md): Tollgate, the upstream direct, nginx, HAProxy,

@@ -38,7 +38,8 @@ func TestDialTimeout(t *testing.T) {
 		t.Cleanup(func() { c.Close() })
 	}
 	if !full {
-		t.Skip("this kernel accepts connects past the backlog; dial timeout not reproducible")
+		// TestDialErrorMapping still covers how a timed-out dial is reported
+		t.Skip("skipped when 4 connects to a listener with a full backlog of 0 all succeed within 50 ms (this kernel queues past the backlog): no dial can be made to time out on loopback")
 	}
 	p := newPool(t, Config{Addr: addr, ConnectTimeout: 50 * time.Millisecond})
 	_, err = p.Get(time.Time{})
