@@ -56,9 +56,11 @@ func TestServeH1(t *testing.T) {
 		"GET /nowhere HTTP/1.1\r\nHost: gw.example\r\nAccept: application/json\r\n\r\n" +
 		"GET /plain/d HTTP/1.1\r\nHost: gw.example\r\nX_Bad: 1\r\n\r\n" +
 		"GET /plain/e HTTP/1.1\nHost: gw.example\r\n\r\n"))
+	before := time.Now().Truncate(time.Second)
 	if err := s.ServeConn(c); err != nil {
 		t.Fatal(err)
 	}
+	after := time.Now()
 	br := bufio.NewReader(&c.out)
 	for i, want := range []struct {
 		method, body string
@@ -81,6 +83,11 @@ func TestServeH1(t *testing.T) {
 		}
 		if resp.Header.Get("Date") == "" || resp.Header.Get("X-Tollgate-Request-Id") == "" {
 			t.Fatalf("response %d lacks Date or the request id: %v", i, resp.Header)
+		}
+		// the canned upstream sends no Date: the gateway's states when the answer came,
+		// or, for its own answers, when it wrote them
+		if d, err := http.ParseTime(resp.Header.Get("Date")); err != nil || d.Before(before) || d.After(after) {
+			t.Fatalf("response %d: Date %q (%v) outside the exchange [%v, %v]", i, resp.Header.Get("Date"), err, before, after)
 		}
 		if want.method == "HEAD" && resp.ContentLength != int64(len("hello from upstream")) {
 			t.Fatalf("HEAD: Content-Length %d", resp.ContentLength)
@@ -113,12 +120,15 @@ func BenchmarkEngines(b *testing.B) {
 		DisablePreParseMultipartForm: true, ReadBufferSize: 61 << 10, WriteBufferSize: 16 << 10,
 	}
 	codec := codecServer(r.p)
+	// the side-by-side harness's scenario (f): the same requests through the plugin stack
+	withPlugins := codecServer(newHandlerRig(b, benchPluginsConfig).p)
 	for _, bc := range []struct {
 		name  string
 		serve func(c net.Conn) error
 	}{
 		{"fasthttp", func(c net.Conn) error { return fast.ServeConn(edge.NewConn(c)) }},
 		{"codec", codec.ServeConn},
+		{"codec-plugins", withPlugins.ServeConn},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			c := &clientConn{}
@@ -169,5 +179,27 @@ func TestH1Header(t *testing.T) {
 	}
 	if h.Len() != 4 {
 		t.Errorf("Len = %d", h.Len())
+	}
+}
+
+// TestDateCache: the Date field is formatted once per second of the instant asked for, and
+// follows the instant, not the clock.
+func TestDateCache(t *testing.T) {
+	base := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
+	var d dateCache
+	for _, tc := range []struct {
+		name string
+		at   time.Time
+		want string
+	}{
+		{"first", base, "Tue, 24 Nov 2026 06:00:00 GMT"},
+		{"same second", base.Add(999 * time.Millisecond), "Tue, 24 Nov 2026 06:00:00 GMT"},
+		{"next second", base.Add(time.Second), "Tue, 24 Nov 2026 06:00:01 GMT"},
+		{"another zone", base.Add(2 * time.Second).In(time.FixedZone("X", 3600)), "Tue, 24 Nov 2026 06:00:02 GMT"},
+		{"back in time", base, "Tue, 24 Nov 2026 06:00:00 GMT"},
+	} {
+		if got := string(d.at(tc.at)); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }

@@ -681,6 +681,17 @@ func (p *Proxy) genReply(st *reqState, r *plugin.Reply) {
 	resp.h.SetTrusted("X-Tollgate-Response-Latency", st.scratch)
 }
 
+// dateClock returns the instant an answer's Date field states: when the upstream's head
+// arrived, the time RFC 9110 §6.6.1 asks a proxy to record for a response that came without
+// one, and a reading the request already made; else, for an answer the gateway made itself
+// (perhaps after a long failed wait, so Start may be far behind), the clock read now.
+func (st *reqState) dateClock() time.Time {
+	if t := st.pc.UpstreamFirstByte; !t.IsZero() {
+		return t
+	}
+	return time.Now()
+}
+
 // forward picks a target and calls it, retrying on connection failures where that is safe.
 func (p *Proxy) forward(st *reqState) {
 	c := &st.pc

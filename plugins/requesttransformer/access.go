@@ -122,7 +122,8 @@ func (t *transformer) transformHeaders(c *plugin.Ctx, e *env) {
 	}
 	for _, r := range t.headers.add {
 		if !isHost(r.name) && !present(h, r.name) {
-			h.Set(r.name, r.value.render(e))
+			// absent, so Add does what Set would, without looking for the name again
+			h.Add(r.name, r.value.render(e))
 		}
 	}
 	for _, r := range t.headers.appends {

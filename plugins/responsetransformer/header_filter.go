@@ -33,7 +33,8 @@ func (t *transformer) HeaderFilter(c *plugin.Ctx) error {
 	}
 	for _, e := range t.addHeaders {
 		if !present(h, e.name) {
-			h.Set(e.name, e.value.render(c.Start))
+			// absent, so Add does what Set would, without looking for the name again
+			h.Add(e.name, e.value.render(c.Start))
 		}
 	}
 	for _, e := range t.appendHeaders {
