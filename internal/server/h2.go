@@ -169,6 +169,7 @@ func (c *replayConn) Read(p []byte) (int, error) {
 // serveH2 serves an HTTP/2 connection whose preface has not been consumed.
 func (s *Server) serveH2(c net.Conn) {
 	noLinger(c)
+	probePeer(c) // keepalive.go
 	//lint:ignore SA1019 net/http cannot serve one already-accepted connection handed over by the sniffer; x/net's ServeConn can
 	s.h2.ServeConn(s.guardH2(c, 0), &http2.ServeConnOpts{
 		Context:    s.ctx,

@@ -293,8 +293,8 @@ func (s *Server) Run(ctx context.Context) error {
 			_ = l.Close()
 		}
 	}
-	listen := func(addr string) (net.Listener, error) {
-		l, err := net.Listen("tcp", addr)
+	listen := func(addr string, lc net.ListenConfig) (net.Listener, error) {
+		l, err := lc.Listen(ctx, "tcp", addr)
 		if err != nil {
 			closeAll()
 			return nil, fmt.Errorf("listen %s: %w", addr, err)
@@ -305,26 +305,26 @@ func (s *Server) Run(ctx context.Context) error {
 	var proxyLn, adminLn, statusLn, debugLn net.Listener
 	var err error
 	if s.opts.ProxyListen != "" {
-		if proxyLn, err = listen(s.opts.ProxyListen); err != nil {
+		if proxyLn, err = listen(s.opts.ProxyListen, proxyListenConfig()); err != nil {
 			return err
 		}
 		s.ProxyAddr = proxyLn.Addr()
 	}
 	if s.opts.AdminListen != "" {
-		if adminLn, err = listen(s.opts.AdminListen); err != nil {
+		if adminLn, err = listen(s.opts.AdminListen, net.ListenConfig{}); err != nil {
 			return err
 		}
 		s.AdminAddr = adminLn.Addr()
 	}
 	if s.opts.StatusListen != "" {
-		if statusLn, err = listen(s.opts.StatusListen); err != nil {
+		if statusLn, err = listen(s.opts.StatusListen, net.ListenConfig{}); err != nil {
 			return err
 		}
 		s.StatusAddr = statusLn.Addr()
 	}
 
 	if s.opts.DebugListen != "" {
-		if debugLn, err = listen(s.opts.DebugListen); err != nil {
+		if debugLn, err = listen(s.opts.DebugListen, net.ListenConfig{}); err != nil {
 			return err
 		}
 	}
@@ -366,8 +366,8 @@ func (s *Server) Run(ctx context.Context) error {
 			var ln net.Listener = sniffListener{Listener: newLimitListener(lingerListener{proxyLn}, s.opts.Conns, s.log), s: s}
 			if s.parker = newParker(s.h1.ServeConn, s.opts.ParkAfter, s.opts.KeepaliveTimeout, s.log); s.parker != nil {
 				ln = parkListener{Listener: ln, p: s.parker}
-				s.h1.ConnState = s.parker.h1State
 			}
+			s.h1.ConnState = s.h1State
 			go func() { errc <- s.h1.Serve(ln) }()
 		}
 	}
@@ -409,11 +409,11 @@ func (s *Server) Run(ctx context.Context) error {
 		var ln net.Listener = sniffListener{Listener: limited, s: s}
 		if s.parker = newParker(s.fast.ServeConn, s.opts.ParkAfter, s.opts.KeepaliveTimeout, s.log); s.parker != nil {
 			ln = parkListener{Listener: ln, p: s.parker}
-			s.fast.ConnState = s.parker.connState
 			// The engine's goroutines that served parked connections end after as long:
 			// their stacks are what parking gives back.
 			s.fast.MaxIdleWorkerDuration = s.opts.ParkAfter
 		}
+		s.fast.ConnState = s.fastState
 		go func() { errc <- s.fast.Serve(edge.NewListener(ln)) }()
 	}
 	if adminLn != nil {
