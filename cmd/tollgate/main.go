@@ -86,7 +86,7 @@ type runFlags struct {
 	mergeSlashes                                   bool
 	http1Engine                                    string
 	maxURI, maxConns, maxConnsPerIP                int
-	drain, headerTimeout, bodyTimeout              time.Duration
+	drain, headerTimeout, bodyTimeout, sendTimeout time.Duration
 	keepalive, parkAfter                           time.Duration
 }
 
@@ -145,6 +145,7 @@ func (f *runFlags) register(fs *flag.FlagSet, demo bool) {
 	fs.BoolVar(&f.priorityQuirk, "kong-priority-quirk", envBool("kong-priority-quirk", false), "reproduce Kong 3.9's 32-bit route priority arithmetic")
 	fs.DurationVar(&f.headerTimeout, "client-header-timeout", envDuration("client-header-timeout", 60*time.Second), "longest time to read a request head (nginx's client_header_timeout)")
 	fs.DurationVar(&f.bodyTimeout, "client-body-timeout", envDuration("client-body-timeout", 60*time.Second), "longest wait between two reads of a request body (nginx's client_body_timeout)")
+	fs.DurationVar(&f.sendTimeout, "client-send-timeout", envDuration("client-send-timeout", 60*time.Second), "longest wait for an HTTP/1.1 client to take a response's next bytes; then the connection closes (nginx's send_timeout)")
 	fs.DurationVar(&f.keepalive, "keepalive-timeout", envDuration("keepalive-timeout", 75*time.Second), "how long an idle HTTP/1.1 keep-alive connection stays open (nginx's keepalive_timeout)")
 	fs.DurationVar(&f.parkAfter, "park-idle-after", envDuration("park-idle-after", time.Second), "how long an HTTP/1.1 connection waits for a request (between keep-alive requests, or before its first) before it gives back its goroutine stack and read buffer (0, or not shorter than --keepalive-timeout: never)")
 	fs.StringVar(&f.http1Engine, "http1-engine", env("http1-engine", server.EngineCodec), "HTTP/1.1 engine of the proxy listener: codec (the gateway's own strict codec), or fasthttp (the former engine, docs/decisions/0002-http1-engine-revisited.md)")
@@ -303,7 +304,8 @@ func cmdRun(args []string, stdout, stderr io.Writer, demo bool) int {
 		Edge:                pol,
 		RetryOnStatus:       retryOn,
 		ClientHeaderTimeout: f.headerTimeout, ClientBodyTimeout: f.bodyTimeout, MaxURILength: f.maxURI,
-		DrainTimeout: f.drain, KongPriorityQuirk: f.priorityQuirk, Watch: f.watch,
+		ClientSendTimeout: f.sendTimeout,
+		DrainTimeout:      f.drain, KongPriorityQuirk: f.priorityQuirk, Watch: f.watch,
 		KeepaliveTimeout: f.keepalive, ParkAfter: parkAfter, HTTP1Engine: f.http1Engine,
 		Conns:       server.ConnLimits{Max: f.maxConns, PerIP: f.maxConnsPerIP},
 		MaxBodySize: maxBody,

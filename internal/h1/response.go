@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"time"
 
 	"tollgate/internal/edge"
 )
@@ -258,6 +259,12 @@ func (w *ResponseWriter) Hijack() (c net.Conn, rest []byte, err error) {
 	}
 	cn := w.cn
 	w.hijacked = true
+	if !cn.out.deadline.IsZero() {
+		// WriteTimeout is the codec's: the new protocol's writes (a WebSocket tunnel's,
+		// minutes later) must not meet the deadline the 101's flush set
+		cn.out.deadline = time.Time{}
+		_ = cn.c.SetWriteDeadline(time.Time{})
+	}
 	cn.s.state(cn.c, StateHijacked)
 	rest = append([]byte(nil), cn.buf[cn.r:cn.w]...)
 	cn.r = cn.w

@@ -893,3 +893,86 @@ func TestPeer(t *testing.T) {
 		t.Fatalf("peers %v, want %v", seen, want)
 	}
 }
+
+// TestWriteTimeout: a client that stops reading is let go once a write waited WriteTimeout
+// (nginx's send_timeout), and a hijacked connection keeps no write deadline of the codec's.
+func TestWriteTimeout(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	tests := []struct {
+		name string
+		// handler answers; late reports what a write after the switch met (hijack only)
+		handler func(late chan<- error) HandlerFunc
+		// client reads what it should, and reports whether the outcome is right
+		client func(t *testing.T, c net.Conn, late <-chan error, served <-chan error)
+	}{
+		{
+			name: "client stops reading",
+			handler: func(chan<- error) HandlerFunc {
+				return func(w *ResponseWriter, r *Request) {
+					_ = w.WriteHeader(200, -1)
+					for range 1000 {
+						if _, err := w.Write(kib[:]); err != nil || w.Flush() != nil {
+							return
+						}
+					}
+				}
+			},
+			client: func(t *testing.T, c net.Conn, _ <-chan error, served <-chan error) {
+				start := time.Now()
+				select {
+				case <-served:
+					if took := time.Since(start); took < timeout/2 {
+						t.Fatalf("let go after %v, before the timeout", took)
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatal("a client that reads nothing holds the connection")
+				}
+			},
+		},
+		{
+			name: "hijacked",
+			handler: func(late chan<- error) HandlerFunc {
+				return func(w *ResponseWriter, r *Request) {
+					_ = w.WriteHeader(101, -1)
+					c, _, err := w.Hijack()
+					if err != nil {
+						late <- err
+						return
+					}
+					time.Sleep(2 * timeout) // past the deadline the 101's flush would have set
+					_, err = c.Write([]byte("late"))
+					late <- err
+					_ = c.Close()
+				}
+			},
+			client: func(t *testing.T, c net.Conn, late <-chan error, _ <-chan error) {
+				br := bufio.NewReader(c)
+				if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 101 {
+					t.Fatalf("switch: %v %v", err, resp)
+				}
+				got := make([]byte, 4)
+				if _, err := io.ReadFull(br, got); err != nil || string(got) != "late" {
+					t.Fatalf("after the switch: %q %v", got, err)
+				}
+				if err := <-late; err != nil {
+					t.Fatalf("the new protocol's write: %v", err)
+				}
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			late := make(chan error, 1)
+			s := &Server{WriteTimeout: timeout, Handler: tc.handler(late)}
+			cl, sv := net.Pipe()
+			defer cl.Close()
+			served := make(chan error, 1)
+			go func() { served <- s.ServeConn(sv) }()
+			_ = cl.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := cl.Write([]byte("GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n")); err != nil {
+				t.Fatal(err)
+			}
+			tc.client(t, cl, late, served)
+		})
+	}
+}

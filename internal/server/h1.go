@@ -31,6 +31,7 @@ func (s *Server) newH1(port int) *h1.Server {
 		HeaderTimeout: s.opts.ClientHeaderTimeout,
 		IdleTimeout:   s.opts.KeepaliveTimeout,
 		BodyTimeout:   s.opts.ClientBodyTimeout,
+		WriteTimeout:  s.opts.ClientSendTimeout,
 		// as fasthttp's workers: a goroutine that served a now parked connection ends
 		// after as long, so parking gives its stack back
 		MaxIdleWorkerDuration: max(s.opts.ParkAfter, 0),

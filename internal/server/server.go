@@ -49,6 +49,12 @@ type Options struct {
 	// two reads of its body (nginx's client_header_timeout and client_body_timeout, both 60 s
 	// when zero): slow clients cannot hold connections forever.
 	ClientHeaderTimeout, ClientBodyTimeout time.Duration
+	// ClientSendTimeout bounds each write of a response to an HTTP/1.1 client, between two
+	// writes rather than over the whole response (nginx's send_timeout; 60 s when zero): a
+	// client that stops reading cannot hold its connection, and the upstream's behind it,
+	// forever. It applies on the codec; fasthttp's WriteTimeout would bound whole
+	// responses, cutting long streams, so that engine goes without.
+	ClientSendTimeout time.Duration
 	// MaxURILength bounds the request target in bytes; longer is answered 414 (8 KiB when
 	// zero, nginx's large_client_header_buffers line size).
 	MaxURILength int
@@ -135,6 +141,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.ClientBodyTimeout == 0 {
 		opts.ClientBodyTimeout = 60 * time.Second
+	}
+	if opts.ClientSendTimeout == 0 {
+		opts.ClientSendTimeout = 60 * time.Second
 	}
 	if h := opts.RequestIDHeader; h != "" && !edge.ValidToken([]byte(h)) {
 		// the proxy writes it as a field name on every request and response, unchecked
