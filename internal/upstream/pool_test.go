@@ -321,8 +321,8 @@ func TestConcurrentGetPutDiscard(t *testing.T) {
 }
 
 func TestGetPutDoesNotAllocate(t *testing.T) {
+	// make test runs this test a second time without -race, where it counts
 	if raceEnabled {
-		// make test runs this test a second time without -race, where it counts
 		t.Skip("skipped when built with -race (raceEnabled): the race detector makes sync.Pool drop items at random, so allocations cannot be counted")
 	}
 	s := newServer(t, nil)
