@@ -181,7 +181,7 @@ var _ plugin.HeaderReader = h1Header{}
 // empty non-nil slice for an empty value.
 func (a h1Header) Peek(name string) []byte {
 	for _, f := range a.h.Fields {
-		if bytes.EqualFold(f.Name, s2b(name)) {
+		if edge.EqualFold(f.Name, name) {
 			return f.Value // a slice of the read buffer: never nil, even when empty
 		}
 	}
@@ -191,7 +191,7 @@ func (a h1Header) Peek(name string) []byte {
 func (a h1Header) Values(name string) []string {
 	var out []string
 	for _, f := range a.h.Fields {
-		if bytes.EqualFold(f.Name, s2b(name)) {
+		if edge.EqualFold(f.Name, name) {
 			out = append(out, string(f.Value))
 		}
 	}

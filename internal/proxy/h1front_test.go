@@ -150,7 +150,7 @@ func BenchmarkEngines(b *testing.B) {
 func TestH1Header(t *testing.T) {
 	var head edge.RequestHead
 	pol := edge.DefaultPolicy()
-	raw := "GET / HTTP/1.1\r\nHost: a\r\nX-Empty:\r\nx-multi: 1\r\nX-Multi: 2\r\n\r\n"
+	raw := "GET / HTTP/1.1\r\nHost: a\r\nX-Empty:\r\nx-multi: 1\r\nX-Multi: 2\r\nX-Kid: k\r\n\r\n"
 	if n, v := pol.ParseRequest([]byte(raw), &head); n == 0 || !v.OK() {
 		t.Fatal(n, v)
 	}
@@ -165,6 +165,11 @@ func TestH1Header(t *testing.T) {
 		{"x-empty", "", true, []string{""}},
 		{"X-Multi", "1", true, []string{"1", "2"}},
 		{"X-Absent", "", false, nil},
+		{"X-Mult", "", false, nil},    // a prefix of a field's name
+		{"X-Multi-2", "", false, nil}, // a field's name is its prefix
+		// ASCII case only: under Unicode folding the Kelvin sign (U+212A) is a "k"
+		{"X-\u212aid", "", false, nil},
+		{"x-kid", "k", true, []string{"k"}},
 	}
 	for _, tc := range tests {
 		if got := h.Peek(tc.name); string(got) != tc.peek || (got != nil) != tc.has {
@@ -177,7 +182,7 @@ func TestH1Header(t *testing.T) {
 			t.Errorf("Values(%q) = %q", tc.name, got)
 		}
 	}
-	if h.Len() != 4 {
+	if h.Len() != 5 {
 		t.Errorf("Len = %d", h.Len())
 	}
 }

@@ -239,7 +239,7 @@ func (st *reqState) appendClientValues(dst []byte, name string) []byte {
 		}
 	case st.hin.head != nil:
 		for _, f := range st.hin.head.Fields {
-			if bytes.EqualFold(f.Name, s2b(name)) {
+			if edge.EqualFold(f.Name, name) {
 				add(f.Value)
 			}
 		}
@@ -305,7 +305,7 @@ func (st *reqState) HeaderValue(name string, n int) ([]byte, bool) {
 		for _, f := range st.hin.head.Fields {
 			// the first value as the fasthttp engine's Peek finds it (case-insensitive),
 			// later ones as its walk does ('-' and '_' alike)
-			if (n == 0 && bytes.EqualFold(f.Name, s2b(name))) || (n > 0 && headerNameEq(f.Name, name)) {
+			if (n == 0 && edge.EqualFold(f.Name, name)) || (n > 0 && headerNameEq(f.Name, name)) {
 				if i == n {
 					return f.Value, true
 				}
