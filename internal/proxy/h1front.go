@@ -119,7 +119,7 @@ func (p *Proxy) spliceH1(w *h1.ResponseWriter, st *reqState) {
 				return
 			}
 		}
-		splice(client, up.conn, up.br)
+		p.newTunnel(st, client).run(up.br)
 	}()
 }
 

@@ -51,6 +51,9 @@ type Options struct {
 	// ClientBodyTimeout bounds the wait between two reads of a client's request body (nginx's
 	// client_body_timeout, 60 s); 0 disables it.
 	ClientBodyTimeout time.Duration
+	// ClientSendTimeout bounds each write to a client on an upgraded connection (nginx's
+	// send_timeout); 0 disables it. The HTTP/1.1 engine applies it to responses itself.
+	ClientSendTimeout time.Duration
 	// MaxBodySize is the global request body limit in bytes (nginx's client_max_body_size;
 	// 0 = none, Kong's default): 413 before any plugin runs when the length is announced,
 	// and when a chunked body crosses it.

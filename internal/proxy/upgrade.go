@@ -3,9 +3,12 @@ package proxy
 import (
 	"bufio"
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -18,6 +21,7 @@ import (
 type wsUpstream struct {
 	conn net.Conn
 	br   *bufio.Reader
+	tc   *timeoutConn // under br, over conn
 }
 
 // dialUpgrade sends the handshake to a target on a fresh connection (upgraded connections are
@@ -117,7 +121,7 @@ func (p *Proxy) dialUpgrade(st *reqState) {
 		st.scratch = sanitizeResponse(&resp.h, st.scratch)
 		return
 	}
-	st.wsConn = &wsUpstream{conn: conn, br: br}
+	st.wsConn = &wsUpstream{conn: conn, br: br, tc: tc}
 }
 
 // spliceFast answers 101 to the client on the hijacked connection and copies bytes both ways
@@ -132,26 +136,106 @@ func (p *Proxy) spliceFast(rc *fasthttp.RequestCtx, st *reqState) {
 		if _, err := client.Write(head); err != nil {
 			return
 		}
-		splice(client, up.conn, up.br)
+		p.newTunnel(st, client).run(up.br)
 	})
 }
 
-// splice copies a→b and b→a; when one direction ends it half-closes the other side so that
-// close frames and FINs propagate, then waits for both.
-func splice(client net.Conn, upstream net.Conn, upReader io.Reader) {
+// tunnel copies the bytes of an upgraded connection both ways, with the timeouts Kong's nginx
+// puts on one (ngx_http_upstream_process_upgraded):
+//   - idle, the service's read_timeout (proxy_read_timeout): the tunnel closes after that
+//     long without a byte either way. nginx arms it on the upstream's reads and restarts it on
+//     every event of the tunnel, the client's included; here it bounds both directions' reads,
+//     so a tunnel half-closed by one side is not held for ever by the other's silence.
+//   - upSend, the service's write_timeout (proxy_send_timeout): each write to the upstream.
+//   - clientSend, --client-send-timeout (send_timeout): each write to the client.
+//
+// A timeout, or any error but the end of one side's bytes, closes both connections, as nginx
+// finalizes the request. The end of one side's bytes is passed on as a half-close, so close
+// frames and FINs reach the other side, which may still answer.
+type tunnel struct {
+	client, upstream net.Conn
+	idle             time.Duration
+	upSend           time.Duration
+	clientSend       time.Duration
+	last             atomic.Int64 // UnixNano of the last byte read either way
+	aborted          sync.Once
+}
+
+// run copies until both directions end. upReader reads the upstream's bytes, the ones
+// buffered behind the 101's head first.
+func (t *tunnel) run(upReader io.Reader) {
+	t.last.Store(time.Now().UnixNano())
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		_, _ = io.Copy(upstream, client)
-		closeWrite(upstream)
+		t.pump(t.upstream, t.upSend, t.client, t.client)
 	}()
 	go func() {
 		defer wg.Done()
-		_, _ = io.Copy(client, upReader)
-		closeWrite(client)
+		t.pump(t.client, t.clientSend, upReader, t.upstream)
 	}()
 	wg.Wait()
+}
+
+// pump copies src to dst. srcConn is the connection under src, whose read deadline follows
+// the tunnel's idle bound lazily: set once per idle period, not per read, and moved on when it
+// fires if the other direction moved meanwhile.
+func (t *tunnel) pump(dst net.Conn, send time.Duration, src io.Reader, srcConn net.Conn) {
+	// 16 KiB per direction, held for the tunnel's life: nginx relays upgraded connections
+	// through its proxy_buffer_size (4 or 8 KiB); io.Copy took 32 KiB
+	buf := make([]byte, 16<<10)
+	if t.idle > 0 {
+		_ = srcConn.SetReadDeadline(time.Unix(0, t.last.Load()).Add(t.idle))
+	}
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			t.last.Store(time.Now().UnixNano())
+			if send > 0 {
+				_ = dst.SetWriteDeadline(time.Now().Add(send))
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				t.abort()
+				return
+			}
+		}
+		switch {
+		case err == nil:
+		case errors.Is(err, io.EOF):
+			closeWrite(dst)
+			return
+		case t.idle > 0 && errors.Is(err, os.ErrDeadlineExceeded):
+			due := time.Unix(0, t.last.Load()).Add(t.idle)
+			if time.Until(due) <= 0 {
+				t.abort() // idle for the whole bound, both ways
+				return
+			}
+			_ = srcConn.SetReadDeadline(due)
+		default:
+			t.abort()
+			return
+		}
+	}
+}
+
+// abort closes both connections, which ends the other direction's read or write.
+func (t *tunnel) abort() {
+	t.aborted.Do(func() {
+		_ = t.client.Close()
+		_ = t.upstream.Close()
+	})
+}
+
+// newTunnel builds the tunnel for st's upgraded connection. The upstream connection's own
+// between-reads timeouts (timeoutConn), which bounded the handshake, are turned off: the
+// tunnel's take over.
+func (p *Proxy) newTunnel(st *reqState, client net.Conn) *tunnel {
+	up := st.wsConn
+	up.tc.read, up.tc.write = 0, 0
+	svc := st.route.Service
+	return &tunnel{client: client, upstream: up.conn, idle: svc.ReadTimeout, upSend: svc.WriteTimeout,
+		clientSend: p.opts.ClientSendTimeout}
 }
 
 func closeWrite(c net.Conn) {

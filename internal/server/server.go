@@ -53,7 +53,8 @@ type Options struct {
 	// writes rather than over the whole response (nginx's send_timeout; 60 s when zero): a
 	// client that stops reading cannot hold its connection, and the upstream's behind it,
 	// forever. It applies on the codec; fasthttp's WriteTimeout would bound whole
-	// responses, cutting long streams, so that engine goes without.
+	// responses, cutting long streams, so that engine goes without. Upgraded connections
+	// (WebSocket) get it on both engines: the proxy's tunnel sets it per write.
 	ClientSendTimeout time.Duration
 	// MaxURILength bounds the request target in bytes; longer is answered 414 (8 KiB when
 	// zero, nginx's large_client_header_buffers line size).
@@ -189,6 +190,7 @@ func New(opts Options) (*Server, error) {
 	s.proxy = proxy.New(proxy.Options{
 		Log: opts.Log, Version: opts.Version, Trust: opts.Trust, RequestIDHeader: opts.RequestIDHeader, RetryOnStatus: opts.RetryOnStatus,
 		ClientBodyTimeout: opts.ClientBodyTimeout,
+		ClientSendTimeout: opts.ClientSendTimeout,
 		MaxBodySize:       opts.MaxBodySize,
 		Path:              opts.Path,
 		Health:            s.health,

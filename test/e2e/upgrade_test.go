@@ -66,6 +66,101 @@ func TestWebSocketEcho(t *testing.T) {
 	}
 }
 
+// TestWebSocketIdleTimeout: an upgraded connection closes after the service's read_timeout
+// without a byte either way (Kong's nginx: proxy_read_timeout, restarted by every event of the
+// tunnel), and stays open while either side talks, here the client alone.
+func TestWebSocketIdleTimeout(t *testing.T) {
+	const readTimeout = 400 * time.Millisecond
+	got := make(chan string, 64)
+	upClosed := make(chan struct{}, 4)
+	up := websocket.Upgrader{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer func() { upClosed <- struct{}{} }()
+		defer conn.Close()
+		for { // takes the client's messages and never answers
+			_, msg, err := conn.ReadMessage()
+			if err != nil {
+				return
+			}
+			got <- string(msg)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	g := startGateway(t, sprintf("_format_version: \"3.0\"\nservices:\n  - name: ws\n    url: %s\n    read_timeout: %d\n    routes: [{name: ws, paths: [/ws]}]\n",
+		srv.URL, readTimeout.Milliseconds()))
+	wsURL := "ws" + strings.TrimPrefix(g.Proxy, "http") + "/ws"
+
+	t.Run("silent", func(t *testing.T) {
+		conn, _, err := websocket.DefaultDialer.Dial(wsURL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		start := time.Now()
+		_ = conn.SetReadDeadline(start.Add(5 * time.Second))
+		_, _, err = conn.ReadMessage()
+		took := time.Since(start)
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatal("the silent tunnel was still open after 5 s")
+		}
+		if took < readTimeout*3/4 {
+			t.Fatalf("closed after %v (%v), before read_timeout", took, err)
+		}
+		select {
+		case <-upClosed:
+		case <-time.After(3 * time.Second):
+			t.Fatal("the upstream's connection stayed open")
+		}
+	})
+
+	t.Run("the client talks, the upstream is silent", func(t *testing.T) {
+		conn, _, err := websocket.DefaultDialer.Dial(wsURL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		readEnd := make(chan time.Time, 1)
+		go func() {
+			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			_, _, err := conn.ReadMessage()
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				readEnd <- time.Time{}
+				return
+			}
+			readEnd <- time.Now()
+		}()
+		// 10 messages 150 ms apart: 1.5 s, nearly four read_timeouts
+		var last time.Time
+		for i := range 10 {
+			time.Sleep(150 * time.Millisecond)
+			if err := conn.WriteMessage(websocket.TextMessage, []byte(sprintf("m%d", i))); err != nil {
+				t.Fatalf("message %d: %v", i, err)
+			}
+			last = time.Now()
+			select {
+			case m := <-got:
+				if m != sprintf("m%d", i) {
+					t.Fatalf("upstream got %q, want m%d", m, i)
+				}
+			case <-time.After(3 * time.Second):
+				t.Fatalf("message %d did not reach the upstream", i)
+			}
+		}
+		// then silence: closed about one read_timeout after the last message, not before
+		end := <-readEnd
+		switch {
+		case end.IsZero():
+			t.Fatal("the tunnel was still open 10 s after it began")
+		case end.Sub(last) < readTimeout*3/4:
+			t.Fatalf("the client's side ended %v after its last message, before read_timeout", end.Sub(last))
+		}
+	})
+}
+
 // wsEcho answers every message on conn with "echo:" and the message, until the connection
 // ends; a close frame's code goes to closed when it is not nil. It closes conn.
 func wsEcho(conn *websocket.Conn, closed chan<- int) {
