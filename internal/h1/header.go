@@ -10,8 +10,8 @@ import (
 // upstream. Names keep the case they were given, as nginx passes them; look-ups ignore case.
 // A value the caller owns (a scratch buffer, a plugin's string) is copied into one arena
 // owned by the Header, so a Header reused through Reset does not allocate. Bytes that cannot
-// change while the Header holds them are referred to, not copied: names the gateway passes as
-// strings (SetTrusted), and the client's fields, which stay in the engine's read buffer until
+// change while the Header holds them are referred to, not copied: names passed as strings
+// (Set, Add, SetTrusted, AddTrusted), and the client's fields, which stay in the engine's read buffer until
 // the handler returns (AddFieldsNoCopy, AddTrustedNoCopy). In the proxy's profile the copies
 // were the Header's largest cost: most fields are the client's, and most names constants.
 // The arena grows by append, so a field that refers to an older, smaller arena stays valid.
@@ -77,8 +77,12 @@ func (h *Header) AddFieldsNoCopy(fs []edge.Field) {
 }
 
 // Add appends a field. A value's control bytes become spaces; a name that is not a token is
-// kept for look-ups but never written.
-func (h *Header) Add(name, value string) { h.AddBytes(s2b(name), s2b(value)) }
+// kept for look-ups but never written. The name is not copied: a string does not change (one
+// made with unsafe over a buffer that does is not a string the gateway's callers pass), and
+// the names plugins pass are their configs'. The copy was a tenth of a plugin's Set.
+func (h *Header) Add(name, value string) {
+	h.kv = append(h.kv, hfield{name: s2b(name), value: h.put(s2b(value), true), bad: !edge.ValidToken(s2b(name))})
+}
 
 // AddBytes is Add for bytes, which are copied.
 func (h *Header) AddBytes(name, value []byte) {
@@ -99,7 +103,7 @@ func (h *Header) AddTrustedNoCopy(name, value []byte) {
 }
 
 // Set replaces every field named name by one with value, where the first of them was, or
-// appends it; the value and name are treated as Add treats them.
+// appends it; the value and name are treated as Add treats them (the name is not copied).
 func (h *Header) Set(name, value string) { h.set(name, s2b(value), true) }
 
 // SetBytes is Set with the value as bytes, which are copied.
@@ -113,9 +117,8 @@ func (h *Header) set(name string, value []byte, check bool) {
 	i := h.index(name, 0)
 	if i < 0 {
 		if check {
-			// a plugin's name: copied, since a plugin may pass a view of its own buffer
-			h.kv = append(h.kv, hfield{name: h.put(s2b(name), false), value: h.put(value, true),
-				bad: !edge.ValidToken(s2b(name))})
+			// a plugin's name: checked, not copied (see Add)
+			h.kv = append(h.kv, hfield{name: s2b(name), value: h.put(value, true), bad: !edge.ValidToken(s2b(name))})
 		} else {
 			h.kv = append(h.kv, hfield{name: s2b(name), value: h.put(value, false)})
 		}

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"tollgate/internal/edge"
 )
@@ -298,14 +299,23 @@ func TestHeaderCopies(t *testing.T) {
 	h.AddFieldsNoCopy(fields[1:]) // referred to
 	h.AddTrustedNoCopy(src[0:4], src[6:7])
 	h.SetTrusted("X-Set", value) // the value is copied
-	for i := range 200 {         // grows the arena several times
+	// a plugin's Add and Set copy the value and check the name, and keep the name as given:
+	// a string does not change, so a view made with unsafe shows that it is not copied
+	added, addName := []byte("a1"), []byte("X-Add")
+	view := func(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+	h.Add(view(addName), view(added))
+	h.Set("X-Plugin", view(added))
+	for i := range 200 { // grows the arena several times
 		h.AddTrusted("X-Fill", []byte(strings.Repeat("f", i)))
 	}
-	src[6], src[15], value[1] = 'b', '2', '9'
+	src[6], src[15], value[1], added[1] = 'b', '2', '9', '9'
+	addName[4] = 'x'
 	for _, c := range []struct{ name, want string }{
-		{"host", "a"},   // the first Host was copied
-		{"x-id", "2"},   // shares src
-		{"x-set", "v1"}, // copied
+		{"host", "a"},      // the first Host was copied
+		{"x-id", "2"},      // shares src
+		{"x-set", "v1"},    // copied
+		{"x-adx", "a1"},    // the value copied, the name referred to
+		{"x-plugin", "a1"}, // copied
 	} {
 		if got := string(h.Peek(c.name)); got != c.want {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)

@@ -24,6 +24,8 @@ type HeaderReader interface {
 }
 
 // Header is a header set that can be changed (the upstream request's or the response's).
+// Values are copied; names are kept as given for the rest of the request, so a name must be
+// a real string (a config's, a constant), never an unsafe view of a buffer that is reused.
 type Header interface {
 	HeaderReader
 	Set(name, value string)
