@@ -8,32 +8,9 @@ import (
 	"os"
 	"testing"
 	"time"
-)
 
-// loopPair returns both ends of a loopback TCP connection.
-func loopPair(t *testing.T) (a, b *net.TCPConn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	acc := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		acc <- c
-	}()
-	d, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := <-acc
-	if s == nil {
-		t.Fatal("accept failed")
-	}
-	t.Cleanup(func() { d.Close(); s.Close() })
-	return d.(*net.TCPConn), s.(*net.TCPConn)
-}
+	"tollgate/internal/testnet"
+)
 
 // ended waits up to limit for c to report the end of its connection (EOF or a reset) and
 // returns how long that took; bytes read meanwhile are discarded. It fails on a timeout.
@@ -131,8 +108,8 @@ func TestTunnel(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			client, gwClient := loopPair(t)
-			gwUp, upstream := loopPair(t)
+			client, gwClient := testnet.Pair(t)
+			gwUp, upstream := testnet.Pair(t)
 			tn := &tunnel{client: gwClient, upstream: gwUp, idle: cmp.Or(tt.idle, idle), upSend: time.Second,
 				clientSend: 400 * time.Millisecond}
 			done := make(chan struct{})

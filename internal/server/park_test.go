@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"tollgate/internal/testnet"
 
 	"github.com/valyala/fasthttp"
 )
@@ -135,7 +136,7 @@ func TestParkConnClose(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := testParker()
 			p.stopped = tt.stopped
-			cc, sc := tcpPair(t)
+			cc, sc := testnet.Pair(t)
 			c := &parkConn{Conn: &lingerConn{TCPConn: sc}, p: p, real: time.Now().Add(5 * time.Second)}
 			c.state.Store(tt.state)
 			if err := c.Close(); err != nil {
@@ -167,7 +168,7 @@ func TestParkConnClose(t *testing.T) {
 // what it thinks idle) closes a parked connection, and its waiter lets go of it.
 func TestParkedClosedElsewhere(t *testing.T) {
 	p := testParker()
-	cc, sc := tcpPair(t)
+	cc, sc := testnet.Pair(t)
 	c := &parkConn{Conn: &lingerConn{TCPConn: sc}, p: p, real: time.Now().Add(5 * time.Second)}
 	c.state.Store(connParking)
 	_ = c.Close()
@@ -234,31 +235,6 @@ type netConnWrapper struct{ net.Conn }
 
 func (w *netConnWrapper) NetConn() net.Conn { return w.Conn }
 
-// tcpPair returns both ends of a loopback TCP connection.
-func tcpPair(t *testing.T) (client, server *net.TCPConn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		accepted <- c
-	}()
-	cc, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := <-accepted
-	if sc == nil {
-		t.Fatal("accept failed")
-	}
-	t.Cleanup(func() { cc.Close(); sc.Close() })
-	return cc.(*net.TCPConn), sc.(*net.TCPConn)
-}
-
 func TestAwaitInput(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -274,7 +250,7 @@ func TestAwaitInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cc, sc := tcpPair(t)
+			cc, sc := testnet.Pair(t)
 			if tt.before != "" {
 				_, _ = cc.Write([]byte(tt.before))
 				time.Sleep(20 * time.Millisecond) // in the socket before the wait
@@ -299,7 +275,7 @@ func TestAwaitInput(t *testing.T) {
 		})
 	}
 	t.Run("sniffed bytes pending", func(t *testing.T) {
-		_, sc := tcpPair(t)
+		_, sc := testnet.Pair(t)
 		_ = sc.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 		if !awaitInput(&sniffConn{Conn: sc, decided: true, pending: []byte("ET")}) {
 			t.Fatal("bytes the sniffer holds must count as input")
