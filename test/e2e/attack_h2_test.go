@@ -11,9 +11,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
+	"tollgate/internal/testnet"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
@@ -460,7 +460,7 @@ services:
     connect_timeout: 3000
     retries: 0
     routes: [{name: stalled, paths: [/public]}]
-`, stalledConnectAddr(t)))
+`, testnet.StalledConnectAddr(t)))
 		h := dialH2(t, strings.TrimPrefix(g.Proxy, "http://"))
 		h.headers(1, false, h2Get("POST", "/public/window")...)
 		chunk := make([]byte, 16<<10)
@@ -863,36 +863,4 @@ func hpackInt(first byte, n uint, v uint64) []byte {
 		v /= 128
 	}
 	return append(out, byte(v))
-}
-
-// stalledConnectAddr is a loopback address whose connects hang: a listening socket with a
-// backlog of 0 whose one queue slot this helper fills and never accepts, so the kernel drops
-// further SYNs (Linux does when the accept queue is full) and a connect waits for its timeout.
-func stalledConnectAddr(t *testing.T) string {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Listen(fd, 0); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
-	for range 8 {
-		c, err := net.DialTimeout("tcp", addr, 300*time.Millisecond)
-		if err != nil {
-			return addr // this connect hung: the queue is full
-		}
-		t.Cleanup(func() { c.Close() })
-	}
-	t.Fatalf("connects to %s kept succeeding: could not fill its accept queue", addr)
-	return ""
 }
