@@ -22,13 +22,8 @@ func moreSocket(c net.Conn) syscall.RawConn {
 	if !msgMoreSupported {
 		return nil
 	}
-	var tc *net.TCPConn
-	switch w := innerConn(c, false).(type) {
-	case *lingerConn:
-		tc = w.TCPConn
-	case *net.TCPConn:
-		tc = w
-	default:
+	tc := tcpUnder(c, false)
+	if tc == nil {
 		return nil
 	}
 	rc, err := tc.SyscallConn()

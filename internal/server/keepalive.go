@@ -28,16 +28,9 @@ func proxyListenConfig() net.ListenConfig { return net.ListenConfig{KeepAlive: -
 // probePeer turns TCP keep-alive probes on, at Go's defaults (idle 15 s, then every 15 s,
 // nine times), for the socket under c.
 func probePeer(c net.Conn) {
-	var tc *net.TCPConn
-	switch t := innerConn(c, true).(type) {
-	case *lingerConn:
-		tc = t.TCPConn
-	case *net.TCPConn:
-		tc = t
-	default:
-		return
+	if tc := tcpUnder(c, true); tc != nil {
+		_ = tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true})
 	}
-	_ = tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true})
 }
 
 // h1State is the codec's ConnState hook: probes for a connection an upgrade took over, and

@@ -66,6 +66,17 @@ func noLinger(c net.Conn) {
 	}
 }
 
+// tcpUnder is the *net.TCPConn under c's wrappers (innerConn), or nil when there is none.
+func tcpUnder(c net.Conn, throughTLS bool) *net.TCPConn {
+	switch w := innerConn(c, throughTLS).(type) {
+	case *lingerConn:
+		return w.TCPConn
+	case *net.TCPConn:
+		return w
+	}
+	return nil
+}
+
 // innerConn walks the gateway's own connection wrappers down to the socket's: the lingerConn
 // or *net.TCPConn at the bottom, or nil when it meets a type it does not know. With
 // throughTLS false it stops (nil) at a TLS layer: below it the bytes are ciphertext.

@@ -1,11 +1,13 @@
 package server
 
 import (
+	"crypto/tls"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+	"tollgate/internal/testnet"
 )
 
 // TestLingeringClose: a server that answers before reading the body and closes must not
@@ -72,5 +74,30 @@ func TestNoLingerUnwraps(t *testing.T) {
 	noLinger(wrapped)
 	if !lc.off.Load() {
 		t.Fatal("noLinger did not reach the socket")
+	}
+}
+
+// TestTCPUnder: the socket under the gateway's wrappers, through TLS only when asked.
+func TestTCPUnder(t *testing.T) {
+	_, sc := testnet.Pair(t)
+	lc := &lingerConn{TCPConn: sc}
+	tlsConn := tls.Server(lc, &tls.Config{})
+	tests := []struct {
+		name       string
+		c          net.Conn
+		throughTLS bool
+		want       *net.TCPConn
+	}{
+		{"socket", sc, false, sc},
+		{"lingering", lc, false, sc},
+		{"limited, sniffed", &sniffConn{Conn: &limitedConn{Conn: lc, l: &limitListener{}}}, false, sc},
+		{"TLS, not through", tlsConn, false, nil},
+		{"TLS, through", tlsConn, true, sc},
+		{"unknown layer", struct{ net.Conn }{lc}, true, nil},
+	}
+	for _, tt := range tests {
+		if got := tcpUnder(tt.c, tt.throughTLS); got != tt.want {
+			t.Errorf("%s: tcpUnder = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
