@@ -191,9 +191,10 @@ func (t *tunnel) pump(dst net.Conn, send time.Duration, src io.Reader, srcConn n
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
-			t.last.Store(time.Now().UnixNano())
+			now := time.Now()
+			t.last.Store(now.UnixNano())
 			if send > 0 {
-				_ = dst.SetWriteDeadline(time.Now().Add(send))
+				_ = dst.SetWriteDeadline(now.Add(send))
 			}
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				t.abort()
@@ -238,12 +239,10 @@ func (p *Proxy) newTunnel(st *reqState, client net.Conn) *tunnel {
 		clientSend: p.opts.ClientSendTimeout}
 }
 
+// closeWrite passes the end of one side's bytes on to c as a half-close where c has one (TCP,
+// TLS's close_notify), else closes it.
 func closeWrite(c net.Conn) {
-	type cw interface{ CloseWrite() error }
-	if t, ok := c.(*timeoutConn); ok {
-		c = t.Conn
-	}
-	if w, ok := c.(cw); ok {
+	if w, ok := c.(interface{ CloseWrite() error }); ok {
 		_ = w.CloseWrite()
 		return
 	}
