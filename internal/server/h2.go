@@ -266,8 +266,14 @@ type hijacked struct{ net.Conn }
 //     MaxConcurrentStreams and queues 4x as many; when handlers are quick, HEADERS plus
 //     RST_STREAM in a loop never fills the queue, and each pair still costs an upstream
 //     request (measured: about a third of 20,000 pairs). Envoy closes a connection on which
-//     at least 500 streams were opened and half of them reset early; so do we, counting every
-//     client RST_STREAM.
+//     at least 500 streams were opened and half of them were reset prematurely; so do we.
+//     A reset is premature when the client sends it on a stream the gateway has not answered
+//     yet (no DATA, no END_STREAM, no RST_STREAM of its own) within a second of opening it.
+//     A client that resets streams whose responses it already has (a gRPC client that had
+//     not half-closed, a request body abandoned after an early 401), or long-lived streams,
+//     is not cut off. Envoy's "answered" is a final status sent; a HEADERS frame's status
+//     cannot be read here without following HPACK's dynamic table, so a stream counts as
+//     answered at its first DATA frame or its end, and a 1xx never counts.
 //   - Empty frames (CVE-2019-9518): DATA without payload or END_STREAM, and empty
 //     CONTINUATION, cost the server a frame each and no flow-control credit; x/net takes any
 //     number. Envoy's max_consecutive_inbound_frames_with_empty_payload is 1: the second such
@@ -276,8 +282,10 @@ type hijacked struct{ net.Conn }
 // The connection then ends with GOAWAY ENHANCE_YOUR_CALM, written here because x/net has no
 // hook to send one; x/net sees the end of the stream from the client.
 const (
-	h2ResetMinStreams   = 500 // streams opened before the reset ratio is judged
-	h2MaxEmptyFramesRun = 1   // consecutive empty DATA/CONTINUATION frames allowed
+	h2ResetMinStreams   = 500         // streams opened before the reset ratio is judged
+	h2PrematureAge      = time.Second // a reset later than this after the stream opened is not premature
+	h2MaxTracked        = 1024        // unanswered streams followed at once; x/net refuses far fewer
+	h2MaxEmptyFramesRun = 1           // consecutive empty DATA/CONTINUATION frames allowed
 )
 
 // Reasons a guard ends a connection; the text goes in the GOAWAY debug data.
@@ -313,13 +321,18 @@ type h2Guard struct {
 	log *slog.Logger
 
 	// read side (x/net has one reader goroutine)
-	skip     int     // preface bytes still to pass
-	hdr      [9]byte // frame header being assembled
-	hdrN     int
-	payload  int // payload bytes of the current frame still to pass
-	streams  int // client streams opened
-	resets   int // RST_STREAM frames from the client
-	emptyRun int
+	skip      int     // preface bytes still to pass
+	hdr       [9]byte // frame header being assembled
+	hdrN      int
+	payload   int // payload bytes of the current frame still to pass
+	streams   int // client streams opened
+	premature int // client RST_STREAMs on streams unanswered and younger than h2PrematureAge
+	emptyRun  int
+
+	// client streams not answered yet, with when each opened: the reader adds and judges,
+	// the writer removes what it answers
+	smu  sync.Mutex
+	open map[uint32]time.Time
 
 	// read by Close, which x/net may call from any goroutine
 	lastStream atomic.Uint32 // highest client stream handed to x/net
@@ -329,7 +342,8 @@ type h2Guard struct {
 	wmu   sync.Mutex
 	whdr  [9]byte
 	whdrN int
-	wleft int // payload bytes of the frame being written
+	wleft int    // payload bytes of the frame being written
+	wlast uint32 // the stream last marked answered, so its further DATA frames skip the lock
 	sent  bool
 	more  syscall.RawConn // the socket, for response heads sent with MSG_MORE (h2more.go)
 }
@@ -383,11 +397,25 @@ func (g *h2Guard) frame(typ http2.FrameType, flags http2.Flags, stream uint32, l
 		if stream%2 == 1 && stream > g.lastStream.Load() {
 			g.lastStream.Store(stream)
 			g.streams++
+			g.smu.Lock()
+			if g.open == nil {
+				g.open = make(map[uint32]time.Time)
+			}
+			if len(g.open) < h2MaxTracked {
+				g.open[stream] = time.Now()
+			}
+			g.smu.Unlock()
 		}
 	case http2.FrameRSTStream:
-		g.resets++
-		if g.streams >= h2ResetMinStreams && 2*g.resets >= g.streams {
-			return h2AbuseResets
+		g.smu.Lock()
+		opened, ok := g.open[stream]
+		delete(g.open, stream)
+		g.smu.Unlock()
+		if ok && time.Since(opened) <= h2PrematureAge {
+			g.premature++
+			if g.streams >= h2ResetMinStreams && 2*g.premature >= g.streams {
+				return h2AbuseResets
+			}
 		}
 	}
 	switch {
@@ -428,9 +456,26 @@ func (g *h2Guard) Write(p []byte) (int, error) {
 		if g.whdrN == len(g.whdr) {
 			g.whdrN = 0
 			g.wleft = int(g.whdr[0])<<16 | int(g.whdr[1])<<8 | int(g.whdr[2])
+			g.answered(http2.FrameType(g.whdr[3]), http2.Flags(g.whdr[4]), binary.BigEndian.Uint32(g.whdr[5:])&(1<<31-1))
 		}
 	}
 	return n, err
+}
+
+// answered notes a frame the gateway writes: its first DATA frame on a stream, its END_STREAM
+// or its RST_STREAM means a client reset there is no longer premature. Called under wmu.
+func (g *h2Guard) answered(typ http2.FrameType, flags http2.Flags, stream uint32) {
+	if stream == 0 || stream == g.wlast {
+		return
+	}
+	switch {
+	case typ == http2.FrameData, typ == http2.FrameRSTStream,
+		typ == http2.FrameHeaders && flags&http2.FlagHeadersEndStream != 0:
+		g.wlast = stream
+		g.smu.Lock()
+		delete(g.open, stream)
+		g.smu.Unlock()
+	}
 }
 
 // Close sends GOAWAY ENHANCE_YOUR_CALM first when the guard ended the connection, if no
