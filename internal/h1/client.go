@@ -85,6 +85,9 @@ type ResponseHead struct {
 	// normalisation), values without surrounding SP and HTAB. Framing and
 	// hop-by-hop fields are among them: removing those is the proxy's job.
 	Fields []edge.Field
+	// Raw is the whole head as received, its blank line included: the bytes
+	// Reason and Fields point into (Header.AddFieldsFrom copies it once).
+	Raw []byte
 	// ContentLength is the Content-Length value, -1 when there is none. On
 	// a response to HEAD and on a 304 it describes the body a GET would
 	// have had, not this one: ResponseBody frames the body, and its Size is
@@ -144,6 +147,7 @@ func ReadResponseHead(br *bufio.Reader, h *ResponseHead) error {
 				return err
 			}
 		}
+		h.Raw = buf[:n]
 		_, _ = br.Discard(n)
 		if h.Status >= 200 || h.Status == 101 {
 			return nil

@@ -54,6 +54,9 @@ func readResponses(br *bufio.Reader, head bool, n int) ([]respResult, error) {
 		for _, f := range h.Fields {
 			r.Fields = append(r.Fields, string(f.Name)+": "+string(f.Value))
 		}
+		if err := checkRaw(&h); err != nil {
+			return out, err
+		}
 		b.Reset(br, &h, head)
 		body, err := io.ReadAll(&b)
 		if err != nil {
@@ -66,6 +69,26 @@ func readResponses(br *bufio.Reader, head bool, n int) ([]respResult, error) {
 		}
 	}
 	return out, nil
+}
+
+// checkRaw holds ResponseHead.Raw to its contract: the whole head, status line to blank
+// line, holding every field; and a Header built from it reads as one built field by field.
+func checkRaw(h *ResponseHead) error {
+	raw := string(h.Raw)
+	if !strings.HasPrefix(raw, "HTTP/1.") || !strings.HasSuffix(raw, "\r\n\r\n") {
+		return fmt.Errorf("Raw %q is not a whole head", raw)
+	}
+	var each, once Header
+	each.AddFields(h.Fields)
+	before := len(once.buf)
+	once.AddFieldsFrom(h.Raw, h.Fields)
+	if len(once.buf)-before != len(h.Raw) {
+		return fmt.Errorf("AddFieldsFrom copied %d bytes, want the head's %d once", len(once.buf)-before, len(h.Raw))
+	}
+	if each.String() != once.String() {
+		return fmt.Errorf("AddFieldsFrom read %q, AddFields %q", once.String(), each.String())
+	}
+	return nil
 }
 
 // okResp builds the expected result of a well-framed HTTP/1.1 response.

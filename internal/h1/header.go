@@ -2,6 +2,7 @@ package h1
 
 import (
 	"strings"
+	"unsafe"
 
 	"tollgate/internal/edge"
 )
@@ -66,6 +67,32 @@ func (h *Header) AddFields(fs []edge.Field) {
 	for _, f := range fs {
 		h.kv = append(h.kv, hfield{name: h.put(f.Name, false), value: h.put(f.Value, false)})
 	}
+}
+
+// AddFieldsFrom is AddFields for fields parsed from head, the bytes of the head they came
+// from (ResponseHead.Raw): head is copied once and the fields refer to the copy, one copy
+// instead of two per field. In the proxy's profile the per-field copies of each upstream
+// response's fields cost about 300 instructions a request. A field that does not lie in
+// head is copied on its own.
+func (h *Header) AddFieldsFrom(head []byte, fs []edge.Field) {
+	base := h.put(head, false)
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(head)))
+	for _, f := range fs {
+		h.kv = append(h.kv, hfield{name: h.rebase(base, start, f.Name), value: h.rebase(base, start, f.Value)})
+	}
+}
+
+// rebase returns where b's bytes are in base, a copy of the bytes from address start on; or,
+// when b does not lie there, a copy of its own.
+func (h *Header) rebase(base []byte, start uintptr, b []byte) []byte {
+	if len(b) == 0 {
+		return base[:0:0]
+	}
+	off := uintptr(unsafe.Pointer(unsafe.SliceData(b))) - start // wraps when b lies before
+	if off >= uintptr(len(base)) || uintptr(len(base))-off < uintptr(len(b)) {
+		return h.put(b, false)
+	}
+	return base[off : off+uintptr(len(b)) : off+uintptr(len(b))]
 }
 
 // AddFieldsNoCopy is AddFields without the copy: fs's bytes must stay unchanged while h

@@ -201,6 +201,59 @@ func TestHeaderAddFields(t *testing.T) {
 	}
 }
 
+// TestHeaderAddFieldsFrom: fields that lie in the head refer to one copy of it; a field that
+// does not (elsewhere, or running past the head's end) is copied on its own; either way the
+// Header no longer depends on the caller's bytes.
+func TestHeaderAddFieldsFrom(t *testing.T) {
+	const raw = "HTTP/1.1 200 OK\r\nServer: up\r\nX-Empty:\r\nContent-Type: text/plain\r\n\r\n"
+	tests := []struct {
+		name string
+		// fields returns the fields, given buf: raw followed by "tail", and other: elsewhere
+		fields func(buf, other []byte) []edge.Field
+		want   string
+		copied int // arena bytes used
+	}{
+		{"all in the head", func(b, _ []byte) []edge.Field {
+			return []edge.Field{{Name: b[17:23], Value: b[25:27]}, {Name: b[29:36], Value: b[37:37]}, {Name: b[39:51], Value: b[53:63]}}
+		}, "Server: up\r\nX-Empty: \r\nContent-Type: text/plain\r\n", len(raw)},
+		{"a nil value", func(b, _ []byte) []edge.Field {
+			return []edge.Field{{Name: b[29:36]}}
+		}, "X-Empty: \r\n", len(raw)},
+		{"one field elsewhere", func(b, o []byte) []edge.Field {
+			return []edge.Field{{Name: b[17:23], Value: b[25:27]}, {Name: o[:7], Value: o[9:]}}
+		}, "Server: up\r\nX-Other: o\r\n", len(raw) + len("X-Other") + len("o")},
+		{"a value that runs past the head", func(b, _ []byte) []edge.Field {
+			return []edge.Field{{Name: b[17:23], Value: b[len(raw)-2 : len(raw)+4]}}
+		}, "Server: \r\ntail\r\n", len(raw) + 6},
+		{"no fields", func([]byte, []byte) []edge.Field { return nil }, "", len(raw)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			buf := []byte(raw + "tail")
+			other := []byte("X-Other: o")
+			fs := tc.fields(buf, other)
+			var h Header
+			h.AddFieldsFrom(buf[:len(raw)], fs)
+			for _, b := range [][]byte{buf, other} {
+				for i := range b {
+					b[i] = '#' // the caller's buffers are reused
+				}
+			}
+			if got := h.String(); got != tc.want {
+				t.Errorf("%q, want %q", got, tc.want)
+			}
+			if len(h.buf) != tc.copied {
+				t.Errorf("arena holds %d bytes, want %d", len(h.buf), tc.copied)
+			}
+			for i := range h.Len() {
+				if _, v := h.Field(i); v == nil {
+					t.Errorf("field %d: nil value, want an empty one", i)
+				}
+			}
+		})
+	}
+}
+
 func TestHeaderAllocs(t *testing.T) {
 	var head edge.RequestHead
 	pol := edge.DefaultPolicy()

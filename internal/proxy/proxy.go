@@ -554,7 +554,7 @@ func (p *Proxy) prepareUpstream(st *reqState, rt *snapshot.Route) {
 	st.scratch = append(st.scratch, ip...)
 	setOnly(h, "X-Forwarded-For", st.scratch, fs&fXForwardedFor != 0)
 	if !trusted || len(ih.Peek("X-Forwarded-Proto")) == 0 {
-		setOnly(h, "X-Forwarded-Proto", s2b(in.Scheme()), fs&fXForwardedProto != 0)
+		setOnlyString(h, "X-Forwarded-Proto", in.Scheme(), fs&fXForwardedProto != 0)
 	}
 	if !trusted || len(ih.Peek("X-Forwarded-Host")) == 0 {
 		st.scratch = hostOnlyLower(st.scratch[:0], in.Host())
@@ -585,10 +585,12 @@ func (p *Proxy) prepareUpstream(st *reqState, rt *snapshot.Route) {
 	}
 	if len(st.scratch) > 0 {
 		st.scratch = append(st.scratch, ", "...)
+		st.scratch = append(st.scratch, via...)
+		setOnly(h, "Via", st.scratch, fs&fVia != 0)
+	} else {
+		setOnlyString(h, "Via", via, fs&fVia != 0)
 	}
-	st.scratch = append(st.scratch, via...)
-	setOnly(h, "Via", st.scratch, fs&fVia != 0)
-	setOnly(h, p.ridKey, s2b(c.RequestID), fs&fRequestID != 0)
+	setOnlyString(h, p.ridKey, c.RequestID, fs&fRequestID != 0)
 }
 
 // setOnly sets the header named key to v, replacing every field of that name when there is
@@ -605,6 +607,16 @@ func setOnly(h *h1.Header, key string, v []byte, there bool) {
 		return
 	}
 	h.AddTrusted(key, v) // no field of that name to look for
+}
+
+// setOnlyString is setOnly for a value that is a real string, which the header refers to
+// instead of copying when it appends it.
+func setOnlyString(h *h1.Header, key, v string, there bool) {
+	if there {
+		h.SetTrusted(key, s2b(v))
+		return
+	}
+	h.AddTrustedNoCopy(s2b(key), s2b(v))
 }
 
 func escapePath(dst []byte, p string) []byte { return router.EscapeUpstreamPath(dst, s2b(p)) }

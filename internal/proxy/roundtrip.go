@@ -58,7 +58,7 @@ func roundTrip(pool *upstream.Pool, req outRequest, resp *upResp, held *heldConn
 	// the fields point into the reader's buffer until its next read: copied now, before
 	// the body is read; the reader held them to the edge rules
 	resp.status, resp.cl = head.Status, head.ContentLength
-	resp.h.AddFields(head.Fields)
+	resp.h.AddFieldsFrom(head.Raw, head.Fields)
 	held.body.Reset(cc.R, head, req.isHead())
 	held.pool, held.cc, held.closeConn = pool, cc, head.Close
 	if held.body.Size() == 0 {

@@ -104,7 +104,7 @@ func (p *Proxy) dialUpgrade(st *reqState) {
 		return
 	}
 	resp.status, resp.cl = head.Status, head.ContentLength
-	resp.h.AddFields(head.Fields)
+	resp.h.AddFieldsFrom(head.Raw, head.Fields)
 	c.UpstreamFirstByte = time.Now()
 	// the handshake's answer feeds the passive checks like any response
 	p.report(svc, t, resp.status, nil)
