@@ -340,8 +340,10 @@ type conn struct {
 	resp ResponseWriter
 	body body
 	// readDeadline is the read deadline last set, so a read only moves it
-	// when it has to.
+	// when it has to; idleDeadline says it was set for a wait between
+	// requests (setIdleDeadline).
 	readDeadline time.Time
+	idleDeadline bool
 	reqs         uint64 // requests served
 	peer         netip.Addr
 	peerKnown    bool // peer is worked out (Request.Peer)
@@ -383,6 +385,7 @@ func (cn *conn) reset() {
 	cn.c, cn.r, cn.w, cn.reqs, cn.unread = nil, 0, 0, 0, false
 	cn.peer, cn.peerKnown = netip.Addr{}, false
 	cn.readDeadline, cn.out.deadline, cn.out.now = time.Time{}, time.Time{}, time.Time{}
+	cn.idleDeadline = false
 	cn.req.reset()
 	cn.bw.Reset(&cn.out)
 }
@@ -541,7 +544,13 @@ func (cn *conn) readHead() error {
 			if now.IsZero() {
 				now = time.Now()
 			}
-			cn.setReadDeadline(now.Add(cn.s.IdleTimeout))
+			if cn.reqs > 0 {
+				cn.setIdleDeadline(now.Add(cn.s.IdleTimeout))
+			} else {
+				// a new connection's first wait: the parker shortens it and puts the
+				// engine's deadline back itself when the first request starts
+				cn.setReadDeadline(now.Add(cn.s.IdleTimeout))
+			}
 		case !started:
 			cn.setReadDeadline(time.Time{})
 		}
@@ -595,7 +604,29 @@ func probeChunked(src []byte) edge.Verdict {
 	return edge.Verdict{}
 }
 
+// lazyDeadline is how much later than the idle deadline in force a new one may be and still
+// be left unset: nginx's NGX_TIMER_LAZY_DELAY (300 ms), for the same reason. Between two
+// keep-alive requests the idle deadline moves by the time one request took, and setting it
+// goes through the listener's wrappers to the runtime's timer heap: about 850 instructions a
+// request under keep-alive load, 3% of the whole process's (bench/profiles/README.md). A wait
+// for a request may so end up to this much early.
+const lazyDeadline = 300 * time.Millisecond
+
+// setIdleDeadline sets the deadline of a wait for the next request on a kept-alive connection
+// (after the StateIdle hook), lazily: when the one in force was set for such a wait too, and t
+// is later by less than lazyDeadline, it stays. Only between such waits: a hook under the
+// connection may shape a wait's deadline (the parker shortens it to its delay, and on a new
+// connection puts it back itself), so a deadline set for anything else is always replaced.
+func (cn *conn) setIdleDeadline(t time.Time) {
+	if cn.idleDeadline && t.After(cn.readDeadline) && t.Sub(cn.readDeadline) < lazyDeadline {
+		return
+	}
+	cn.setReadDeadline(t)
+	cn.idleDeadline = true
+}
+
 func (cn *conn) setReadDeadline(t time.Time) {
+	cn.idleDeadline = false
 	if t.Equal(cn.readDeadline) {
 		return
 	}

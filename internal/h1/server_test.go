@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"reflect"
 	"runtime"
 	"slices"
 	"strconv"
@@ -973,6 +974,63 @@ func TestWriteTimeout(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.client(t, cl, late, served)
+		})
+	}
+}
+
+// deadlineRecorder records the read deadlines set on it.
+type deadlineRecorder struct {
+	net.Conn
+	set []time.Time
+}
+
+func (d *deadlineRecorder) SetReadDeadline(t time.Time) error {
+	d.set = append(d.set, t)
+	return nil
+}
+
+// TestLazyIdleDeadline: an idle wait's deadline later than the idle deadline in force by less
+// than lazyDeadline is not set; an earlier one, one later by more, or one that follows a
+// deadline set for anything else (a head, a body, none) always is.
+func TestLazyIdleDeadline(t *testing.T) {
+	base := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	var none time.Time
+	type ask struct {
+		idle bool
+		at   time.Time
+	}
+	idle := func(d time.Duration) ask { return ask{true, base.Add(d)} }
+	other := func(d time.Duration) ask { return ask{false, base.Add(d)} }
+	at := func(d time.Duration) time.Time { return base.Add(d) }
+	tests := []struct {
+		name string
+		asks []ask
+		want []time.Time
+	}{
+		{"the first", []ask{idle(0)}, []time.Time{at(0)}},
+		{"the same again", []ask{idle(0), idle(0)}, []time.Time{at(0)}},
+		{"a little later", []ask{idle(0), idle(100 * time.Millisecond)}, []time.Time{at(0)}},
+		{"later by the lazy delay", []ask{idle(0), idle(lazyDeadline)}, []time.Time{at(0), at(lazyDeadline)}},
+		{"earlier", []ask{idle(0), idle(-time.Millisecond)}, []time.Time{at(0), at(-time.Millisecond)}},
+		{"creeping later counts from the one in force", []ask{idle(0), idle(200 * time.Millisecond), idle(400 * time.Millisecond)}, []time.Time{at(0), at(400 * time.Millisecond)}},
+		{"after a head's deadline", []ask{other(0), idle(100 * time.Millisecond)}, []time.Time{at(0), at(100 * time.Millisecond)}},
+		{"a body's deadline after an idle one", []ask{idle(0), other(100 * time.Millisecond)}, []time.Time{at(0), at(100 * time.Millisecond)}},
+		{"after none", []ask{idle(0), {false, none}, idle(100 * time.Millisecond)}, []time.Time{at(0), none, at(100 * time.Millisecond)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &deadlineRecorder{}
+			cn := &conn{c: rec}
+			for _, a := range tc.asks {
+				if a.idle {
+					cn.setIdleDeadline(a.at)
+				} else {
+					cn.setReadDeadline(a.at)
+				}
+			}
+			if !reflect.DeepEqual(rec.set, tc.want) {
+				t.Errorf("set %v, want %v", rec.set, tc.want)
+			}
 		})
 	}
 }
