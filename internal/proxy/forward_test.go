@@ -109,6 +109,10 @@ func TestHostOnlyLower(t *testing.T) {
 		if got := string(hostOnlyLower(nil, in)); got != want {
 			t.Errorf("hostOnlyLower(%q) = %q, want %q", in, got, want)
 		}
+		// appended after what dst holds, which stays as it was
+		if got := string(hostOnlyLower([]byte("Pre:"), in)); got != "Pre:"+want {
+			t.Errorf("hostOnlyLower(Pre:, %q) = %q, want %q", in, got, "Pre:"+want)
+		}
 	}
 }
 
