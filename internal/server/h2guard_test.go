@@ -78,6 +78,36 @@ func (s *guardScript) open(id uint32) {
 
 func (s *guardScript) reset(id uint32) { _ = s.cfr.WriteRSTStream(id, http2.ErrCodeCancel) }
 
+// answerSome opens n streams and resets each; the server ends with DATA those of them that
+// answered picks before the reset, the others are reset unanswered.
+func (s *guardScript) answerSome(n int, answered func(i int) bool) {
+	for i := range n {
+		id := uint32(2*i + 1)
+		s.open(id)
+		if answered(i) {
+			s.client()
+			_ = s.sfr.WriteData(id, true, []byte("x"))
+			s.server()
+		}
+		s.reset(id)
+	}
+	s.client()
+}
+
+// answerEach opens n streams one after another; for each, answer writes the server's frames,
+// then the client resets the stream.
+func (s *guardScript) answerEach(n int, answer func(id uint32)) {
+	for i := range uint32(n) {
+		id := 2*i + 1
+		s.open(id)
+		s.client()
+		answer(id)
+		s.server()
+		s.reset(id)
+		s.client()
+	}
+}
+
 // TestGuardPrematureResets: the rapid-reset rule ends a connection on which half of at least
 // 500 streams were reset before the gateway answered them, and spares a client that resets
 // streams it already has answers for, or that lived longer than h2PrematureAge.
@@ -96,51 +126,25 @@ func TestGuardPrematureResets(t *testing.T) {
 			s.client()
 		}, true},
 		{"reset after the response ended in DATA", func(s *guardScript) {
-			for i := range uint32(n) {
-				id := 2*i + 1
-				s.open(id)
-				s.client()
+			s.answerEach(n, func(id uint32) {
 				_ = s.sfr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: []byte{0x88}, EndHeaders: true})
 				_ = s.sfr.WriteData(id, false, []byte("partial"))
 				_ = s.sfr.WriteData(id, true, []byte("end"))
-				s.server()
-				s.reset(id)
-				s.client()
-			}
+			})
 		}, false},
 		{"reset after a response of headers alone", func(s *guardScript) {
-			for i := range uint32(n) {
-				id := 2*i + 1
-				s.open(id)
-				s.client()
+			s.answerEach(n, func(id uint32) {
 				_ = s.sfr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: []byte{0x89}, EndStream: true, EndHeaders: true})
-				s.server()
-				s.reset(id)
-				s.client()
-			}
+			})
 		}, false},
 		{"reset of a stream the server refused", func(s *guardScript) {
-			for i := range uint32(n) {
-				id := 2*i + 1
-				s.open(id)
-				s.client()
-				_ = s.sfr.WriteRSTStream(id, http2.ErrCodeRefusedStream)
-				s.server()
-				s.reset(id)
-				s.client()
-			}
+			s.answerEach(n, func(id uint32) { _ = s.sfr.WriteRSTStream(id, http2.ErrCodeRefusedStream) })
 		}, false},
 		{"reset after an interim head only", func(s *guardScript) {
 			// a 100 Continue is not an answer: the client can reset after it for free
-			for i := range uint32(n) {
-				id := 2*i + 1
-				s.open(id)
-				s.client()
+			s.answerEach(n, func(id uint32) {
 				_ = s.sfr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: []byte{0x48, 0x03, '1', '0', '0'}, EndHeaders: true})
-				s.server()
-				s.reset(id)
-				s.client()
-			}
+			})
 		}, true},
 		{"reset after the streams lived a second", func(s *guardScript) {
 			for i := range uint32(n) {
@@ -153,32 +157,8 @@ func TestGuardPrematureResets(t *testing.T) {
 			}
 			s.client()
 		}, false},
-		{"half premature is enough", func(s *guardScript) {
-			for i := range uint32(n) {
-				id := 2*i + 1
-				s.open(id)
-				if i%2 == 1 {
-					s.client()
-					_ = s.sfr.WriteData(id, true, []byte("x"))
-					s.server()
-				}
-				s.reset(id)
-			}
-			s.client()
-		}, true},
-		{"under half premature is not", func(s *guardScript) {
-			for i := range uint32(n) {
-				id := 2*i + 1
-				s.open(id)
-				if i%3 != 0 {
-					s.client()
-					_ = s.sfr.WriteData(id, true, []byte("x"))
-					s.server()
-				}
-				s.reset(id)
-			}
-			s.client()
-		}, false},
+		{"half premature is enough", func(s *guardScript) { s.answerSome(n, func(i int) bool { return i%2 == 1 }) }, true},
+		{"under half premature is not", func(s *guardScript) { s.answerSome(n, func(i int) bool { return i%3 != 0 }) }, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
