@@ -509,14 +509,23 @@ func TestServeConnNoAlloc(t *testing.T) {
 	stream := []byte(strings.Repeat(benchReq, 100))
 	m := &memConn{}
 	_ = s.ServeConn(m) // warm the pool
-	allocs := testing.AllocsPerRun(20, func() {
-		m.in.Reset(stream)
-		m.out.Reset()
-		if err := s.ServeConn(m); err != nil {
-			t.Fatal(err)
+	// AllocsPerRun counts every goroutine's allocations, and a goroutine an earlier test left
+	// winding down (a closing connection, a timer) can add a few under a loaded CI machine;
+	// an allocation of the loop's own shows in every attempt.
+	var per float64
+	for range 3 {
+		allocs := testing.AllocsPerRun(20, func() {
+			m.in.Reset(stream)
+			m.out.Reset()
+			if err := s.ServeConn(m); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if per = allocs / 100; per <= 0.05 {
+			break
 		}
-	})
-	if per := allocs / 100; per > 0.05 {
+	}
+	if per > 0.05 {
 		t.Errorf("%.2f allocations per keep-alive request", per)
 	}
 	if n := strings.Count(m.out.String(), "HTTP/1.1 200 OK\r\n"); n != 100 {
