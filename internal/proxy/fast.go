@@ -106,7 +106,7 @@ func (p *Proxy) writeFast(rc *fasthttp.RequestCtx, st *reqState) {
 
 // isWebSocketUpgrade reports a WebSocket handshake (RFC 6455 §4.1).
 func isWebSocketUpgrade(conn, upgrade []byte) bool {
-	if !bytes.EqualFold(upgrade, []byte("websocket")) {
+	if !edge.EqualFold(upgrade, "websocket") {
 		return false
 	}
 	for len(conn) > 0 {
@@ -116,7 +116,7 @@ func isWebSocketUpgrade(conn, upgrade []byte) bool {
 		} else {
 			tok, conn = conn, nil
 		}
-		if bytes.EqualFold(bytes.TrimSpace(tok), []byte("upgrade")) {
+		if edge.EqualFold(bytes.TrimSpace(tok), "upgrade") {
 			return true
 		}
 	}

@@ -3,7 +3,6 @@ package proxy
 import (
 	"bytes"
 	"net/netip"
-	"strings"
 
 	"tollgate/internal/edge"
 	"tollgate/internal/h1"
@@ -135,7 +134,7 @@ func stripConnectionListed(conn []byte, del func(string)) {
 			tok, conn = conn, nil
 		}
 		tok = bytes.TrimSpace(tok)
-		if len(tok) == 0 || bytes.EqualFold(tok, []byte("close")) || bytes.EqualFold(tok, []byte("keep-alive")) {
+		if len(tok) == 0 || edge.EqualFold(tok, "close") || edge.EqualFold(tok, "keep-alive") {
 			continue
 		}
 		del(string(tok))
@@ -164,7 +163,7 @@ func sanitizeUpstream(h *h1.Header, upgrade bool, fs fieldSet, scratch []byte) [
 			}
 		}
 		stripConnectionListed(scratch, func(name string) {
-			if upgrade && strings.EqualFold(name, "Upgrade") {
+			if upgrade && edge.EqualFold(s2b(name), "Upgrade") {
 				return
 			}
 			h.Del(name)
@@ -191,7 +190,7 @@ func sanitizeUpstream(h *h1.Header, upgrade bool, fs fieldSet, scratch []byte) [
 // containsFold reports whether v contains the lower-case ASCII word w in any case.
 func containsFold(v []byte, w string) bool {
 	for i := 0; i+len(w) <= len(v); i++ {
-		if strings.EqualFold(b2s(v[i:i+len(w)]), w) {
+		if edge.EqualFold(v[i:i+len(w)], w) {
 			return true
 		}
 	}

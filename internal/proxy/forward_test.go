@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"net/http"
 	"net/netip"
 	"strings"
 	"testing"
@@ -143,6 +144,11 @@ func TestIsWebSocketUpgrade(t *testing.T) {
 		{"keep-alive, Upgrade", "WebSocket", true},
 		{"keep-alive", "websocket", false},
 		{"Upgrade", "h2c", false},
+		{"Upgrade", "WEBSOCKET", true},
+		// Unicode folding would take U+212A (Kelvin sign) for "k" and U+017F (long s) for
+		// "s"; an upstream comparing ASCII would not see a WebSocket handshake
+		{"Upgrade", "websoc\u212aet", false},
+		{"Upgrade", "web\u017focket", false},
 	}
 	for _, tc := range tests {
 		if got := isWebSocketUpgrade([]byte(tc.conn), []byte(tc.up)); got != tc.want {
@@ -186,6 +192,36 @@ func BenchmarkSanitize(b *testing.B) {
 				resp.Reset()
 				resp.AddFields(respIn.Fields)
 				buf = sanitizeResponse(&resp, buf)
+			}
+		})
+	}
+}
+
+// TestCheckStdHost: an HTTP/2 request's Host must name its :authority in ASCII case only; a
+// name that matches only under Unicode folding is another host to an upstream.
+func TestCheckStdHost(t *testing.T) {
+	pol := edge.DefaultPolicy()
+	tests := []struct {
+		name, authority string
+		host            []string // the Host field's values; nil: none
+		want            string   // the verdict's reason, "" for none
+	}{
+		{"no Host", "example.com", nil, ""},
+		{"the same", "example.com", []string{"example.com"}, ""},
+		{"another case", "example.com", []string{"EXAMPLE.com"}, ""},
+		{"another host", "example.com", []string{"evil.test"}, edge.ReasonHostMismatch},
+		{"two Host fields", "example.com", []string{"example.com", "example.com"}, edge.ReasonHostMismatch},
+		{"a long s for s", "examples.com", []string{"example\u017f.com"}, edge.ReasonHostMismatch},
+		{"a Kelvin sign for k", "k.example", []string{"\u212a.example"}, edge.ReasonHostMismatch},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &http.Request{Method: "GET", Host: tc.authority, Header: http.Header{}}
+			if tc.host != nil {
+				r.Header["Host"] = tc.host
+			}
+			if got := checkStd(&pol, r, "/", false); got.Reason != tc.want {
+				t.Errorf("reason %q, want %q", got.Reason, tc.want)
 			}
 		})
 	}

@@ -4,11 +4,11 @@ import (
 	"net/http"
 	"net/textproto"
 	"strconv"
-	"strings"
 	"unsafe"
 
 	"github.com/valyala/fasthttp"
 
+	"tollgate/internal/edge"
 	"tollgate/internal/plugin"
 )
 
@@ -79,7 +79,7 @@ type stdHeader struct {
 }
 
 func (a stdHeader) Peek(name string) []byte {
-	if a.cl > 0 && strings.EqualFold(name, "Content-Length") {
+	if a.cl > 0 && edge.EqualFold(s2b(name), "Content-Length") {
 		return strconv.AppendInt(nil, a.cl, 10)
 	}
 	v := a.h[textproto.CanonicalMIMEHeaderKey(name)]
@@ -89,7 +89,7 @@ func (a stdHeader) Peek(name string) []byte {
 	return s2b(v[0])
 }
 func (a stdHeader) Values(name string) []string {
-	if a.cl > 0 && strings.EqualFold(name, "Content-Length") {
+	if a.cl > 0 && edge.EqualFold(s2b(name), "Content-Length") {
 		return []string{strconv.FormatInt(a.cl, 10)}
 	}
 	return append([]string(nil), a.h[textproto.CanonicalMIMEHeaderKey(name)]...)

@@ -470,7 +470,7 @@ func (p *Proxy) forwardedHTTPS(st *reqState) bool {
 		return true
 	}
 	if st.trusted {
-		return bytes.EqualFold(in.Header().Peek("X-Forwarded-Proto"), []byte("https"))
+		return edge.EqualFold(in.Header().Peek("X-Forwarded-Proto"), "https")
 	}
 	return false
 }

@@ -114,7 +114,7 @@ func checkStd(pol *edge.Policy, r *http.Request, uri string, underscore bool) ed
 	if v := pol.CheckMethodTarget(s2b(r.Method), s2b(uri)); !v.OK() {
 		return v
 	}
-	if hv, ok := r.Header["Host"]; ok && (len(hv) != 1 || !strings.EqualFold(hv[0], r.Host)) {
+	if hv, ok := r.Header["Host"]; ok && (len(hv) != 1 || !edge.EqualFold(s2b(hv[0]), r.Host)) {
 		return edge.Verdict{Status: 400, Reason: edge.ReasonHostMismatch}
 	}
 	if underscore {

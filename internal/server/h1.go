@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"tollgate/internal/edge"
 	"tollgate/internal/h1"
 )
 
@@ -81,13 +82,13 @@ func isH2CUpgradeH1(r *h1.Request) bool {
 	var upgrade, settings []byte
 	for _, f := range hd.Fields {
 		switch {
-		case bytes.EqualFold(f.Name, []byte("Upgrade")):
+		case edge.EqualFold(f.Name, "Upgrade"):
 			upgrade = f.Value
-		case bytes.EqualFold(f.Name, []byte("Http2-Settings")):
+		case edge.EqualFold(f.Name, "Http2-Settings"):
 			settings = f.Value
 		}
 	}
-	return bytes.EqualFold(upgrade, []byte("h2c")) && len(settings) > 0
+	return edge.EqualFold(upgrade, "h2c") && len(settings) > 0
 }
 
 // serveH2CUpgradeH1 answers 101 and serves the request and the connection over HTTP/2, as

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"tollgate/internal/edge"
 
 	"github.com/valyala/fasthttp"
 	"golang.org/x/net/http2"
@@ -182,7 +183,7 @@ func (s *Server) serveH2(c net.Conn) {
 // served as HTTP/1.1, which RFC 7540 §3.2 allows, so no body has to be buffered.
 func isH2CUpgrade(rc *fasthttp.RequestCtx) bool {
 	h := &rc.Request.Header
-	if !bytes.EqualFold(h.Peek("Upgrade"), []byte("h2c")) || len(h.Peek("Http2-Settings")) == 0 {
+	if !edge.EqualFold(h.Peek("Upgrade"), "h2c") || len(h.Peek("Http2-Settings")) == 0 {
 		return false
 	}
 	return h.ContentLength() <= 0 && len(h.Peek("Transfer-Encoding")) == 0 && len(rc.Request.Body()) == 0
