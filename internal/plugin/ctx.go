@@ -149,7 +149,11 @@ func (c *Ctx) Reset(ctx context.Context, nStates int) {
 	*c = Ctx{ctx: ctx, states: states, shared: shared}
 }
 
-// Context is the request's context: cancelled when the client goes away.
+// Context is the request's context, for calls a plugin makes on the request's behalf. On
+// HTTP/2 it is cancelled when the client resets the stream or goes away. On HTTP/1.1 it is
+// not cancelled when the client goes away: the engines do not watch a client's connection
+// while its request is handled (the codec's is never cancelled, fasthttp's at shutdown), so
+// bound such calls with a timeout of their own.
 func (c *Ctx) Context() context.Context {
 	if c.ctx == nil {
 		return context.Background()
