@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -36,21 +35,14 @@ func TestKeepAliveProbes(t *testing.T) {
 	proxyPort, _ := strconv.Atoi(p)
 
 	t.Run("HTTP/1.1 keep-alive: none", func(t *testing.T) {
-		c, err := net.Dial("tcp", proxyAddr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		if _, err := c.Write([]byte("GET /plain/x HTTP/1.1\r\nHost: gw\r\n\r\n")); err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("request: %v %v", err, resp)
+		k := dialKept(t, g)
+		k.send("GET /plain/x HTTP/1.1\r\nHost: gw\r\n\r\n")
+		if st, _ := k.read(); st != 200 {
+			t.Fatalf("request: status %d", st)
 		}
 		// probes, if any, were set at accept: the timer stays pending from then on
 		for range 5 {
-			if tr := gatewayTimer(t, proxyPort, c.LocalAddr()); tr == 2 {
+			if tr := gatewayTimer(t, proxyPort, k.c.LocalAddr()); tr == 2 {
 				t.Fatal("keep-alive timer pending on an HTTP/1.1 connection")
 			}
 			time.Sleep(50 * time.Millisecond)
@@ -65,16 +57,10 @@ func TestKeepAliveProbes(t *testing.T) {
 		waitTimer(t, proxyPort, conn.LocalAddr())
 	})
 	t.Run("HTTP/2 prior knowledge: probes", func(t *testing.T) {
-		c, err := net.Dial("tcp", proxyAddr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		k := dialKept(t, g)
 		// the preface and an empty SETTINGS frame
-		if _, err := c.Write([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")); err != nil {
-			t.Fatal(err)
-		}
-		waitTimer(t, proxyPort, c.LocalAddr())
+		k.send("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+		waitTimer(t, proxyPort, k.c.LocalAddr())
 	})
 }
 
@@ -98,7 +84,7 @@ func gatewayTimer(t *testing.T, proxyPort int, client net.Addr) int {
 	cport := client.(*net.TCPAddr).Port
 	raw, err := os.ReadFile("/proc/net/tcp")
 	if err != nil {
-		t.Skipf("no /proc/net/tcp to read socket timers from: %v", err)
+		t.Fatalf("no /proc/net/tcp to read socket timers from: %v", err)
 	}
 	for _, line := range strings.Split(string(raw), "\n")[1:] {
 		f := strings.Fields(line)
