@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"testing"
 	"time"
+	"tollgate/internal/sockio"
 )
 
 // frame builds one HTTP/2 frame: type, flags, stream 1, payload.
@@ -68,7 +69,7 @@ func TestGuardWritesHeadWithMore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &h2Guard{Conn: &lingerConn{TCPConn: server.(*net.TCPConn)}}
+	g := &h2Guard{Conn: &lingerConn{Conn: sockio.New(server.(*net.TCPConn))}}
 	g.more = moreSocket(g.Conn)
 	defer g.Close()
 	if runtime.GOOS == "linux" && g.more == nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"tollgate/internal/sockio"
 	"tollgate/internal/testnet"
 )
 
@@ -80,7 +81,7 @@ func TestNoLingerUnwraps(t *testing.T) {
 // TestTCPUnder: the socket under the gateway's wrappers, through TLS only when asked.
 func TestTCPUnder(t *testing.T) {
 	_, sc := testnet.Pair(t)
-	lc := &lingerConn{TCPConn: sc}
+	lc := &lingerConn{Conn: sockio.New(sc)}
 	tlsConn := tls.Server(lc, &tls.Config{})
 	tests := []struct {
 		name       string

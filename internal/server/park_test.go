@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"tollgate/internal/sockio"
 	"tollgate/internal/testnet"
 
 	"github.com/valyala/fasthttp"
@@ -137,7 +138,7 @@ func TestParkConnClose(t *testing.T) {
 			p := testParker()
 			p.stopped = tt.stopped
 			cc, sc := testnet.Pair(t)
-			c := &parkConn{Conn: &lingerConn{TCPConn: sc}, p: p, real: time.Now().Add(5 * time.Second)}
+			c := &parkConn{Conn: &lingerConn{Conn: sockio.New(sc)}, p: p, real: time.Now().Add(5 * time.Second)}
 			c.state.Store(tt.state)
 			if err := c.Close(); err != nil {
 				t.Fatal(err)
@@ -169,7 +170,7 @@ func TestParkConnClose(t *testing.T) {
 func TestParkedClosedElsewhere(t *testing.T) {
 	p := testParker()
 	cc, sc := testnet.Pair(t)
-	c := &parkConn{Conn: &lingerConn{TCPConn: sc}, p: p, real: time.Now().Add(5 * time.Second)}
+	c := &parkConn{Conn: &lingerConn{Conn: sockio.New(sc)}, p: p, real: time.Now().Add(5 * time.Second)}
 	c.state.Store(connParking)
 	_ = c.Close()
 	if p.count() != 1 {
@@ -260,7 +261,7 @@ func TestAwaitInput(t *testing.T) {
 			}
 			_ = sc.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
 			start := time.Now()
-			got := awaitInput(&sniffConn{Conn: &lingerConn{TCPConn: sc}, decided: true})
+			got := awaitInput(&sniffConn{Conn: &lingerConn{Conn: sockio.New(sc)}, decided: true})
 			if got != tt.want {
 				t.Fatalf("awaitInput = %v after %v, want %v", got, time.Since(start), tt.want)
 			}

@@ -7,6 +7,8 @@ import (
 	"net"
 	"os"
 	"time"
+
+	"tollgate/internal/sockio"
 )
 
 // connect dials the upstream, runs the TLS handshake when configured, and
@@ -29,6 +31,10 @@ func (p *Pool) connect(deadline time.Time) (net.Conn, error) {
 	} else {
 		d := net.Dialer{Deadline: due}
 		nc, err = d.Dial("tcp", p.cfg.Addr)
+		if tc, ok := nc.(*net.TCPConn); ok && err == nil {
+			// reads and writes that make raw system calls: the hot path's (package sockio)
+			nc = sockio.New(tc)
+		}
 	}
 	if err != nil {
 		return nil, dialErr("dial", p.cfg.Addr, err)

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"tollgate/internal/sockio"
 )
 
 func TestDialRefused(t *testing.T) {
@@ -167,8 +168,12 @@ func TestTLS(t *testing.T) {
 				}
 				p.Put(c)
 			}
-			if _, ok := wrapped.(*tls.Conn); !ok {
+			tc, ok := wrapped.(*tls.Conn)
+			if !ok {
 				t.Fatalf("Wrap got %T, want the *tls.Conn", wrapped)
+			}
+			if _, ok := tc.NetConn().(*sockio.Conn); !ok {
+				t.Fatalf("TLS runs over a %T, want the raw-call socket (*sockio.Conn)", tc.NetConn())
 			}
 			wantStats(t, p, 1, 1)
 		})

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"tollgate/internal/sockio"
 )
 
 func TestGetReusesLastPutFirst(t *testing.T) {
@@ -205,8 +206,10 @@ func (c *countConn) Write(b []byte) (int, error) {
 func TestWrap(t *testing.T) {
 	s := newServer(t, echo)
 	var wraps, reads, writes atomic.Int64
+	var dialed net.Conn
 	p := newPool(t, Config{Addr: s.addr, Wrap: func(c net.Conn) net.Conn {
 		wraps.Add(1)
+		dialed = c
 		return &countConn{Conn: c, reads: &reads, writes: &writes}
 	}})
 	for range 2 {
@@ -228,6 +231,9 @@ func TestWrap(t *testing.T) {
 	}
 	if wraps.Load() != 1 {
 		t.Fatalf("Wrap called %d times for one connection, want 1", wraps.Load())
+	}
+	if _, ok := dialed.(*sockio.Conn); !ok {
+		t.Fatalf("the pool dialed a %T, want the raw-call socket (*sockio.Conn)", dialed)
 	}
 	if reads.Load() == 0 || writes.Load() == 0 {
 		t.Fatalf("R and W bypass the wrapper: %d reads, %d writes through it", reads.Load(), writes.Load())
