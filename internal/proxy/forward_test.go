@@ -191,7 +191,7 @@ func BenchmarkSanitize(b *testing.B) {
 				buf = sanitizeUpstream(&req, false, fs, buf)
 				resp.Reset()
 				resp.AddFields(respIn.Fields)
-				buf = sanitizeResponse(&resp, buf)
+				buf = sanitizeResponse(&resp, upstreamFields(&resp, ""), buf)
 			}
 		})
 	}

@@ -47,6 +47,9 @@ func (p *probe) Access(c *plugin.Ctx) error {
 
 func (p *probe) HeaderFilter(c *plugin.Ctx) error {
 	c.Resp.Header().Set("X-Probe-Header", p.mode)
+	if p.mode == "rid" { // a field named as the gateway's request id
+		c.Resp.Header().Add(DefaultRequestIDHeader, "plugin")
+	}
 	return nil
 }
 
@@ -72,9 +75,23 @@ type rig struct {
 
 func newRig(tb testing.TB, cfgYAML string, specs ...plugin.Spec) *rig {
 	tb.Helper()
+	return newRigWith(tb, cfgYAML, nil, specs...)
+}
+
+// newRigWith is newRig with the proxy's options changed by opt first (nil: none). The
+// upstream answers with the fields the request's X-Respond-With lists ("Name=value", joined
+// by "|"), besides its own.
+func newRigWith(tb testing.TB, cfgYAML string, opt func(*Options), specs ...plugin.Spec) *rig {
+	tb.Helper()
 	r := &rig{logs: &atomic.Int64{}}
 	upLn := fasthttputil.NewInmemoryListener()
-	upSrv := &fasthttp.Server{Handler: func(rc *fasthttp.RequestCtx) {
+	upSrv := &fasthttp.Server{NoDefaultServerHeader: true, Handler: func(rc *fasthttp.RequestCtx) {
+		if list := string(rc.Request.Header.Peek("X-Respond-With")); list != "" {
+			for f := range strings.SplitSeq(list, "|") {
+				k, v, _ := strings.Cut(f, "=")
+				rc.Response.Header.Add(k, v)
+			}
+		}
 		if !r.quiet.Load() {
 			r.seen.Store(string(rc.RequestURI()) + " probe=" + string(rc.Request.Header.Peek("X-Probe")))
 			r.xff.Store(string(rc.Request.Header.Peek("X-Forwarded-For")))
@@ -103,7 +120,11 @@ func newRig(tb testing.TB, cfgYAML string, specs ...plugin.Spec) *rig {
 	}
 	var h snapshot.Holder
 	h.Swap(snap)
-	p := New(Options{Holder: &h, Transports: ts, Version: "test"})
+	o := Options{Holder: &h, Transports: ts, Version: "test"}
+	if opt != nil {
+		opt(&o)
+	}
+	p := New(o)
 	ln := fasthttputil.NewInmemoryListener()
 	srv := &fasthttp.Server{Handler: func(rc *fasthttp.RequestCtx) { p.ServeFast(rc, "http", 8000) }, StreamRequestBody: true, NoDefaultServerHeader: true}
 	go func() { _ = srv.Serve(ln) }()
@@ -383,8 +404,10 @@ func TestUpstreamFields(t *testing.T) {
 		"X-Forwarded-For": fXForwardedFor, "X-Forwarded-Proto": fXForwardedProto,
 		"X-Forwarded-Host": fXForwardedHost, "X-Forwarded-Port": fXForwardedPort,
 		"X-Forwarded-Path": fXForwardedPath, "X-Forwarded-Prefix": fXForwardedPrefix,
-		"X-Real-Ip": fXRealIP, "Via": fVia, "X-Request-Id": fRequestID,
-		"X-Forwarded-Prefixes": 0, "Vias": 0, "T": 0, "X-Request-Ids": 0,
+		"X-Real-Ip": fXRealIP, "Via": fVia, "X-Request-Id": fRequestID, "Server": fServer,
+		"X-Tollgate-Upstream-Latency": fUpstreamLatency, "X-Tollgate-Proxy-Latency": fProxyLatency,
+		"X-Forwarded-Prefixes": 0, "Vias": 0, "T": 0, "X-Request-Ids": 0, "Servers": 0,
+		"X-Tollgate-Upstream-Latencyy": 0,
 	}
 	for name, bit := range names {
 		for _, spelling := range []string{name, strings.ToLower(name), strings.ToUpper(name)} {

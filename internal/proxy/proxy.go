@@ -81,8 +81,11 @@ type Proxy struct {
 	server string
 	// ridKey is the request id header's name in the engine's canonical form
 	ridKey string
-	pool   sync.Pool
-	dates  dateCache // Date fields of the codec front end's own answers
+	// ridShared: ridKey is also a name the gateway removes or sets itself (fieldSet), so a
+	// field of that name may be there even when the client or upstream sent none
+	ridShared bool
+	pool      sync.Pool
+	dates     dateCache // Date fields of the codec front end's own answers
 
 	// Inflight counts requests between the front end's entry and the end of their log phase.
 	Inflight atomic.Int64
@@ -107,6 +110,7 @@ func New(opts Options) *Proxy {
 		server: "tollgate/" + opts.Version,
 		ridKey: string(fasthttp.AppendNormalizedHeaderKey(nil, opts.RequestIDHeader)),
 	}
+	p.ridShared = fieldBit([]byte(p.ridKey)) != 0
 	p.pool.New = func() any { return &reqState{p: p} }
 	return p
 }
@@ -590,7 +594,7 @@ func (p *Proxy) prepareUpstream(st *reqState, rt *snapshot.Route) {
 	} else {
 		setOnlyString(h, "Via", via, fs&fVia != 0)
 	}
-	setOnlyString(h, p.ridKey, c.RequestID, fs&fRequestID != 0)
+	setOnlyString(h, p.ridKey, c.RequestID, fs&fRequestID != 0 || p.ridShared)
 }
 
 // setOnly sets the header named key to v, replacing every field of that name when there is
@@ -861,7 +865,10 @@ func (p *Proxy) forward(st *reqState) {
 	}
 	c.UpstreamFirstByte = end
 	h := &st.resp.h
-	st.scratch = sanitizeResponse(h, st.scratch)
+	// one walk finds which of the names below the upstream sent; a name it did not send is
+	// appended without a search for fields to replace (setOnly)
+	fs := upstreamFields(h, p.ridKey)
+	st.scratch = sanitizeResponse(h, fs, st.scratch)
 	via := p.via1
 	if c.In.ProtoMajor() == 2 {
 		via = p.via2
@@ -869,24 +876,30 @@ func (p *Proxy) forward(st *reqState) {
 	// every Via field the upstream sent, in order, then ours (RFC 9110 §7.6.3); the names
 	// and values the gateway adds here are its own or the reader's checked ones
 	st.scratch = st.scratch[:0]
-	for i := range h.Len() {
-		if name, v := h.Field(i); edge.EqualFold(name, "via") {
-			st.scratch = append(append(st.scratch, v...), ", "...)
+	if fs&fVia != 0 {
+		for i := range h.Len() {
+			if name, v := h.Field(i); edge.EqualFold(name, "via") {
+				st.scratch = append(append(st.scratch, v...), ", "...)
+			}
 		}
 	}
 	if len(st.scratch) > 0 {
 		st.scratch = append(st.scratch, via...)
 		h.SetTrusted("Via", st.scratch)
 	} else {
-		h.AddTrustedNoCopy(s2b("Via"), s2b(via)) // the gateway's own, fixed at start
+		setOnlyString(h, "Via", via, fs&fVia != 0) // the gateway's own, fixed at start
 	}
-	if len(h.Peek("Server")) == 0 {
+	if fs&fServer == 0 {
+		h.AddTrustedNoCopy(s2b("Server"), s2b(p.server))
+	} else if len(h.Peek("Server")) == 0 {
 		h.SetTrusted("Server", s2b(p.server))
 	}
 	st.scratch = itoa(st.scratch[:0], int(c.UpstreamFirstByte.Sub(c.UpstreamStart).Milliseconds()))
-	h.SetTrusted("X-Tollgate-Upstream-Latency", st.scratch)
+	setOnly(h, "X-Tollgate-Upstream-Latency", st.scratch, fs&fUpstreamLatency != 0)
 	st.scratch = itoa(st.scratch[:0], int(c.UpstreamStart.Sub(c.Start).Milliseconds()))
-	h.SetTrusted("X-Tollgate-Proxy-Latency", st.scratch)
+	setOnly(h, "X-Tollgate-Proxy-Latency", st.scratch, fs&fProxyLatency != 0)
+	// what head may rely on, while no plugin has had the header
+	st.resp.noRequestID = fs&fRequestID == 0 && !p.ridShared
 }
 
 // report feeds the passive health checks with one try's outcome.
@@ -930,7 +943,12 @@ func (p *Proxy) head(st *reqState) {
 		p.log.Error("header filter failed", "request_id", c.RequestID, "error", err)
 		p.fail(st, 500, msgInternal)
 	}
-	st.resp.h.SetTrusted(p.ridKey, s2b(c.RequestID))
+	if st.resp.noRequestID && !st.chain.HasHeaderFilters() {
+		// the upstream sent no field of that name and no plugin could add one
+		st.resp.h.AddTrustedNoCopy(s2b(p.ridKey), s2b(c.RequestID))
+	} else {
+		st.resp.h.SetTrusted(p.ridKey, s2b(c.RequestID))
+	}
 	if st.setCookie != "" {
 		st.resp.h.Add("Set-Cookie", st.setCookie)
 	}

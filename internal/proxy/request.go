@@ -321,6 +321,9 @@ type upResp struct {
 	cl int64
 	// body is a body the gateway made (none when empty)
 	body []byte
+	// noRequestID: the upstream's head held no field named as the request id header (set by
+	// forward, which walked it; false when not known)
+	noRequestID bool
 }
 
 var _ plugin.Response = (*upResp)(nil)
@@ -332,6 +335,7 @@ func (r *upResp) Header() plugin.Header { return &r.h }
 // reset empties r, keeping its memory.
 func (r *upResp) reset() {
 	r.status, r.cl = 0, -1
+	r.noRequestID = false
 	r.h.Reset()
 	r.body = r.body[:0]
 }

@@ -118,7 +118,7 @@ func (p *Proxy) dialUpgrade(st *reqState) {
 			return
 		}
 		resp.body = body
-		st.scratch = sanitizeResponse(&resp.h, st.scratch)
+		st.scratch = sanitizeResponse(&resp.h, upstreamFields(&resp.h, ""), st.scratch)
 		return
 	}
 	st.wsConn = &wsUpstream{conn: conn, br: br, tc: tc}
