@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bufio"
+	"bytes"
 	"slices"
 	"strings"
 	"testing"
@@ -417,6 +418,41 @@ func TestValidAuthority(t *testing.T) {
 			t.Errorf("validAuthority(%q) = %v, want %v", tc.a, got, tc.ok)
 		}
 	}
+}
+
+// FuzzValidAuthority holds the one-pass validAuthority to the rules written one pass each
+// (validAuthorityRules).
+func FuzzValidAuthority(f *testing.F) {
+	for _, s := range []string{"example.com", "example.com:8080", "[::1]", "[::1]:80", "", "a:",
+		"x:80:81", "[", "[]", "[::1", "::1", "[a]b]", "a[b]", "a:8o", "a b", "[::1]:", "]:80",
+		"[:]:80", "a]:1", "[[a]]", "[a]:1:2", ":", ":80", "[v1.x]", "%41.example", "a@b"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, a []byte) {
+		if got, want := validAuthority(a), validAuthorityRules(a); got != want {
+			t.Fatalf("validAuthority(%q) = %v, the rules say %v", a, got, want)
+		}
+	})
+}
+
+// validAuthorityRules is validAuthority's rules as they read: the characters, then
+// splitPort, the port's digits and the brackets of an IP literal.
+func validAuthorityRules(a []byte) bool {
+	for _, c := range a {
+		if !isAuthorityChar(c) {
+			return false
+		}
+	}
+	host, port := splitPort(a)
+	for _, c := range port {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	if len(host) > 0 && host[0] == '[' {
+		return len(host) > 2 && host[len(host)-1] == ']' && !bytes.ContainsAny(host[1:len(host)-1], "[]")
+	}
+	return !bytes.ContainsAny(host, ":[]")
 }
 
 func TestValidToken(t *testing.T) {
