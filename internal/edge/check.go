@@ -577,7 +577,7 @@ func validAuthority(a []byte) bool {
 	colons, opens, closes := 0, 0, 0
 	lastColon, lastClose := -1, -1
 	for i, c := range a {
-		switch k := authChars[c]; k {
+		switch authChars[c] {
 		case authNo:
 			return false
 		case authColon:

@@ -579,21 +579,13 @@ func (p *Proxy) prepareUpstream(st *reqState, rt *snapshot.Route) {
 		}
 	}
 	setOnly(h, "X-Real-Ip", ip, fs&fXRealIP != 0)
-	via := p.via1
-	if in.ProtoMajor() == 2 {
-		via = p.via2
-	}
 	st.scratch = st.scratch[:0]
 	if fs&fVia != 0 {
-		st.scratch = st.appendClientValues(st.scratch, "Via")
+		if st.scratch = st.appendClientValues(st.scratch, "Via"); len(st.scratch) > 0 {
+			st.scratch = append(st.scratch, ", "...)
+		}
 	}
-	if len(st.scratch) > 0 {
-		st.scratch = append(st.scratch, ", "...)
-		st.scratch = append(st.scratch, via...)
-		setOnly(h, "Via", st.scratch, fs&fVia != 0)
-	} else {
-		setOnlyString(h, "Via", via, fs&fVia != 0)
-	}
+	st.scratch = p.setVia(h, st.scratch, in.ProtoMajor(), fs&fVia != 0)
 	setOnlyString(h, p.ridKey, c.RequestID, fs&fRequestID != 0 || p.ridShared)
 }
 
@@ -611,6 +603,23 @@ func setOnly(h *h1.Header, key string, v []byte, there bool) {
 		return
 	}
 	h.AddTrusted(key, v) // no field of that name to look for
+}
+
+// setVia sets Via (RFC 9110 §7.6.3): prior, the earlier hops' values each followed by ", "
+// (empty when there are none), then the gateway's own entry for the client's protocol; there
+// as setOnly takes it. It returns prior's buffer for reuse.
+func (p *Proxy) setVia(h *h1.Header, prior []byte, protoMajor int, there bool) []byte {
+	via := p.via1
+	if protoMajor == 2 {
+		via = p.via2
+	}
+	if len(prior) == 0 {
+		setOnlyString(h, "Via", via, there) // the gateway's own, fixed at start
+		return prior
+	}
+	prior = append(prior, via...)
+	setOnly(h, "Via", prior, there)
+	return prior
 }
 
 // setOnlyString is setOnly for a value that is a real string, which the header refers to
@@ -869,12 +878,8 @@ func (p *Proxy) forward(st *reqState) {
 	// appended without a search for fields to replace (setOnly)
 	fs := upstreamFields(h, p.ridKey)
 	st.scratch = sanitizeResponse(h, fs, st.scratch)
-	via := p.via1
-	if c.In.ProtoMajor() == 2 {
-		via = p.via2
-	}
-	// every Via field the upstream sent, in order, then ours (RFC 9110 §7.6.3); the names
-	// and values the gateway adds here are its own or the reader's checked ones
+	// every Via field the upstream sent, in order, then ours; the names and values the
+	// gateway adds here are its own or the reader's checked ones
 	st.scratch = st.scratch[:0]
 	if fs&fVia != 0 {
 		for i := range h.Len() {
@@ -883,12 +888,7 @@ func (p *Proxy) forward(st *reqState) {
 			}
 		}
 	}
-	if len(st.scratch) > 0 {
-		st.scratch = append(st.scratch, via...)
-		h.SetTrusted("Via", st.scratch)
-	} else {
-		setOnlyString(h, "Via", via, fs&fVia != 0) // the gateway's own, fixed at start
-	}
+	st.scratch = p.setVia(h, st.scratch, c.In.ProtoMajor(), fs&fVia != 0)
 	if fs&fServer == 0 {
 		h.AddTrustedNoCopy(s2b("Server"), s2b(p.server))
 	} else if len(h.Peek("Server")) == 0 {

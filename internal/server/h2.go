@@ -13,10 +13,11 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"tollgate/internal/edge"
 
 	"github.com/valyala/fasthttp"
 	"golang.org/x/net/http2"
+
+	"tollgate/internal/edge"
 )
 
 // HTTP/2 without TLS reaches the proxy listener in two ways (RFC 9113 §3.3, RFC 7540 §3.2).

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
 	"tollgate/internal/sockio"
 )
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+
 	"tollgate/internal/sockio"
 	"tollgate/internal/testnet"
 )

@@ -13,10 +13,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"tollgate/internal/sockio"
-	"tollgate/internal/testnet"
 
 	"github.com/valyala/fasthttp"
+
+	"tollgate/internal/sockio"
+	"tollgate/internal/testnet"
 )
 
 // recConn records what parkConn passes down.

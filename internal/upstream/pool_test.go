@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
 	"tollgate/internal/sockio"
 )
 

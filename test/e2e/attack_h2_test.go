@@ -13,10 +13,11 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-	"tollgate/internal/testnet"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	"tollgate/internal/testnet"
 )
 
 // h2raw is a raw-frame HTTP/2 client: h2c with prior knowledge over a plain TCP connection,

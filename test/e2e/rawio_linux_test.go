@@ -3,6 +3,7 @@ package e2e
 import (
 	"strconv"
 	"testing"
+
 	"tollgate/internal/testnet"
 )
 
