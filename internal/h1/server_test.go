@@ -1043,3 +1043,44 @@ func TestLazyIdleDeadline(t *testing.T) {
 		})
 	}
 }
+
+// TestHeadInWriteBuffer holds WriteHeader's one-piece head to the exact bytes expected when
+// it fits the write buffer's free space, when pipelined answers fill the buffer first (they
+// are flushed), and when the head is larger than the whole buffer (built apart).
+func TestHeadInWriteBuffer(t *testing.T) {
+	cases := []struct {
+		name      string
+		bufSize   int
+		field     int // bytes of the X-Big value
+		pipelined int
+	}{
+		{"fits", 0, 10, 1},
+		{"pipelined, fits", 0, 10, 5},
+		{"pipelined, fills the buffer", 512, 150, 6},
+		{"larger than the buffer", 256, 1000, 1},
+		{"larger than the buffer, pipelined", 256, 1000, 3},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			big := strings.Repeat("b", tc.field)
+			s := &Server{WriteBufferSize: tc.bufSize, Handler: HandlerFunc(func(w *ResponseWriter, r *Request) {
+				_ = w.AddHeaderString("X-Big", big)
+				_ = w.AddHeaderTrusted([]byte("X-Seq"), strconv.AppendUint(nil, r.Seq(), 10))
+				_ = w.WriteHeader(200, 2)
+				_, _ = w.Write([]byte("ok"))
+			})}
+			m := &memConn{}
+			m.in.Reset([]byte(strings.Repeat("GET / HTTP/1.1\r\nHost: a\r\n\r\n", tc.pipelined)))
+			if err := s.ServeConn(m); err != nil {
+				t.Fatal(err)
+			}
+			var want strings.Builder
+			for i := 1; i <= tc.pipelined; i++ {
+				fmt.Fprintf(&want, "HTTP/1.1 200 OK\r\nX-Big: %s\r\nX-Seq: %d\r\nContent-Length: 2\r\n\r\nok", big, i)
+			}
+			if got := m.out.String(); got != want.String() {
+				t.Fatalf("wrote\n%q\nwant\n%q", got, want.String())
+			}
+		})
+	}
+}
