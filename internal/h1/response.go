@@ -135,11 +135,11 @@ func (w *ResponseWriter) WriteHeader(status int, contentLength int64) error {
 	if cap(b) < need {
 		b = make([]byte, 0, need)
 	}
-	b = append(b, "HTTP/1.1 "...)
-	b = strconv.AppendInt(b, int64(status), 10)
-	b = append(b, ' ')
-	b = append(b, http.StatusText(status)...)
-	b = append(b, '\r', '\n')
+	if status >= 0 && status < len(statusLines) && statusLines[status] != "" {
+		b = append(b, statusLines[status]...)
+	} else {
+		b = appendStatusLine(b, status)
+	}
 	b = append(b, w.hdr...)
 	switch {
 	case bodiless:
@@ -172,6 +172,27 @@ func (w *ResponseWriter) WriteHeader(status int, contentLength int64) error {
 	_, err := bw.Write(b)
 	return w.fail(err)
 }
+
+// appendStatusLine appends "HTTP/1.1 NNN Reason\r\n"; the reason is empty for a code
+// net/http does not name.
+func appendStatusLine(b []byte, status int) []byte {
+	b = append(b, "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, ' ')
+	b = append(b, http.StatusText(status)...)
+	return append(b, '\r', '\n')
+}
+
+// statusLines holds the status line of every code net/http names, made once and only read
+// after: one copy per response where building it cost a number formatting and a look-up.
+var statusLines = func() (t [600]string) {
+	for code := range t {
+		if http.StatusText(code) != "" {
+			t[code] = string(appendStatusLine(nil, code))
+		}
+	}
+	return t
+}()
 
 // maxHeadFraming bounds what WriteHeader adds to the fields: the status line (the longest
 // reason phrase is 31 bytes), a Content-Length of 19 digits or Transfer-Encoding, a

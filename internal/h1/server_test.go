@@ -1084,3 +1084,21 @@ func TestHeadInWriteBuffer(t *testing.T) {
 		})
 	}
 }
+
+// TestStatusLine holds the status lines from the table, and those built for codes it does not
+// hold, to the one format: the code, a space, net/http's reason phrase (empty when it names
+// none).
+func TestStatusLine(t *testing.T) {
+	for _, code := range []int{100, 101, 103, 200, 204, 206, 299, 304, 404, 418, 451, 499, 502, 511, 599, 600, 999} {
+		s := &Server{Handler: HandlerFunc(func(w *ResponseWriter, r *Request) {
+			_ = w.WriteHeader(code, 0)
+		})}
+		m := &memConn{}
+		m.in.Reset([]byte("GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+		_ = s.ServeConn(m)
+		line, _, _ := strings.Cut(m.out.String(), "\n")
+		if want := fmt.Sprintf("HTTP/1.1 %d %s\r", code, http.StatusText(code)); line != want {
+			t.Errorf("status %d: %q, want %q", code, line, want)
+		}
+	}
+}
