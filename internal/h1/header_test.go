@@ -394,3 +394,56 @@ func TestHeaderCopies(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderBuilt: a value built on Tail stays where it was built when it fits the arena, is
+// copied in when it outgrew it (and the arena grows), survives the values built after it,
+// and may be handed to SetTrusted as well.
+func TestHeaderBuilt(t *testing.T) {
+	cases := []struct {
+		name   string
+		prefix int  // bytes in the arena before the value is built
+		size   int  // the value's length
+		set    bool // replace an existing field (SetTrusted) rather than append
+		inSitu bool // whether the value stays where it was built
+	}{
+		{"fits", 0, 20, false, true},
+		{"empty", 0, 0, false, true},
+		{"fits after other values", 300, 100, false, true},
+		{"outgrows the arena", 0, 2000, false, false},
+		{"outgrows what is left", 500, 100, false, false},
+		{"replaces a field", 0, 20, true, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var h Header
+			h.AddTrusted("X-Before", []byte(strings.Repeat("p", tc.prefix)))
+			if tc.set {
+				h.AddTrusted("X-Built", []byte("old"))
+				h.AddTrusted("X-Built", []byte("old too"))
+			}
+			tail := h.Tail()
+			want := strings.Repeat("v", tc.size)
+			v := append(tail, want...)
+			if tc.set {
+				h.SetTrusted("X-Built", v)
+			} else {
+				h.AddTrustedBuilt("X-Built", v)
+			}
+			// a value built after it must not overwrite it, nor may appending to it
+			h.AddTrustedBuilt("X-After", append(h.Tail(), "after"...))
+			got := h.Peek("X-Built")
+			_ = append(got, "overrun"...)
+			if string(got) != want || len(h.Values("X-Built")) != 1 || string(h.Peek("X-After")) != "after" ||
+				len(h.Peek("X-Before")) != tc.prefix {
+				t.Fatalf("fields: %q", h.String())
+			}
+			inSitu := tc.size == 0 || unsafe.SliceData(got) == unsafe.SliceData(v)
+			if inSitu != tc.inSitu {
+				t.Fatalf("value kept where it was built: %v, want %v", inSitu, tc.inSitu)
+			}
+			if !tc.inSitu && cap(h.Tail())+len(h.buf) < tc.prefix+tc.size {
+				t.Fatalf("the arena did not grow to take the value: cap %d", cap(h.buf))
+			}
+		})
+	}
+}

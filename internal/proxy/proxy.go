@@ -544,32 +544,33 @@ func (p *Proxy) prepareUpstream(st *reqState, rt *snapshot.Route) {
 	// field of the client's (each front end builds it from all of them): a name it lacks, the
 	// client did not send, and its values need not be looked for (on the fasthttp and
 	// net/http front ends the look-up normalises the name, which costs more than the rest).
-	st.scratch = st.scratch[:0]
+	//
+	// The values the gateway makes are built in the header's arena (Tail), not copied there.
+	xff := h.Tail()
 	if fs&fXForwardedFor != 0 {
-		st.scratch = st.appendClientValues(st.scratch, "X-Forwarded-For")
+		xff = st.appendClientValues(xff, "X-Forwarded-For")
 	}
-	if len(st.scratch) > 0 {
-		st.scratch = append(st.scratch, ", "...)
+	if len(xff) > 0 {
+		xff = append(xff, ", "...)
 	}
-	// the client address, formatted once for X-Forwarded-For and X-Real-Ip (an IPv6 address
-	// with a long zone may not fit the array: then AppendTo allocates, still correct)
-	var ipBuf [48]byte
-	ip := st.fwdIP().AppendTo(ipBuf[:0])
-	st.scratch = append(st.scratch, ip...)
-	setOnly(h, "X-Forwarded-For", st.scratch, fs&fXForwardedFor != 0)
+	at := len(xff)
+	xff = st.fwdIP().AppendTo(xff)
+	xff = setBuilt(h, "X-Forwarded-For", xff, fs&fXForwardedFor != 0)
+	// the client address, formatted once: X-Real-Ip's value is the end of X-Forwarded-For's
+	ip := xff[at:]
 	if !trusted || len(ih.Peek("X-Forwarded-Proto")) == 0 {
 		setOnlyString(h, "X-Forwarded-Proto", in.Scheme(), fs&fXForwardedProto != 0)
 	}
 	if !trusted || len(ih.Peek("X-Forwarded-Host")) == 0 {
-		st.scratch = hostOnlyLower(st.scratch[:0], in.Host())
-		setOnly(h, "X-Forwarded-Host", st.scratch, fs&fXForwardedHost != 0)
+		setBuilt(h, "X-Forwarded-Host", hostOnlyLower(h.Tail(), in.Host()), fs&fXForwardedHost != 0)
 	}
 	if !trusted || len(ih.Peek("X-Forwarded-Port")) == 0 {
-		st.scratch = itoa(st.scratch[:0], in.ListenPort())
-		setOnly(h, "X-Forwarded-Port", st.scratch, fs&fXForwardedPort != 0)
+		setBuilt(h, "X-Forwarded-Port", itoa(h.Tail(), in.ListenPort()), fs&fXForwardedPort != 0)
 	}
 	if !trusted || len(ih.Peek("X-Forwarded-Path")) == 0 {
-		setOnly(h, "X-Forwarded-Path", s2b(in.RawPath()), fs&fXForwardedPath != 0)
+		// the client's target, which stays where it is until the request is answered, as
+		// the client's fields the header refers to do
+		setOnlyString(h, "X-Forwarded-Path", in.RawPath(), fs&fXForwardedPath != 0)
 	}
 	if !trusted || len(ih.Peek("X-Forwarded-Prefix")) == 0 {
 		if strip && !(len(st.match.Prefix) == 1 && st.match.Prefix[0] == '/') {
@@ -578,7 +579,7 @@ func (p *Proxy) prepareUpstream(st *reqState, rt *snapshot.Route) {
 			h.Del("X-Forwarded-Prefix")
 		}
 	}
-	setOnly(h, "X-Real-Ip", ip, fs&fXRealIP != 0)
+	setOnlyString(h, "X-Real-Ip", b2s(ip), fs&fXRealIP != 0) // in the arena: it stays
 	st.scratch = st.scratch[:0]
 	if fs&fVia != 0 {
 		if st.scratch = st.appendClientValues(st.scratch, "Via"); len(st.scratch) > 0 {
@@ -605,6 +606,18 @@ func setOnly(h *h1.Header, key string, v []byte, there bool) {
 	h.AddTrusted(key, v) // no field of that name to look for
 }
 
+// setBuilt is setOnly for a value built on h.Tail(), which it keeps in place when it
+// appends. It returns where the value ended up.
+func setBuilt(h *h1.Header, key string, v []byte, there bool) []byte {
+	if there {
+		h.SetTrusted(key, v)
+		return h.Peek(key)
+	}
+	h.AddTrustedBuilt(key, v)
+	_, v = h.Field(h.Len() - 1)
+	return v
+}
+
 // setVia sets Via (RFC 9110 §7.6.3): prior, the earlier hops' values each followed by ", "
 // (empty when there are none), then the gateway's own entry for the client's protocol; there
 // as setOnly takes it. It returns prior's buffer for reuse.
@@ -622,8 +635,9 @@ func (p *Proxy) setVia(h *h1.Header, prior []byte, protoMajor int, there bool) [
 	return prior
 }
 
-// setOnlyString is setOnly for a value that is a real string, which the header refers to
-// instead of copying when it appends it.
+// setOnlyString is setOnly for a value whose bytes stay as they are until the request is
+// answered (a string, the client's target in the read buffer, the header's arena), which
+// the header refers to instead of copying when it appends it.
 func setOnlyString(h *h1.Header, key, v string, there bool) {
 	if there {
 		h.SetTrusted(key, s2b(v))
@@ -895,10 +909,8 @@ func (p *Proxy) forward(st *reqState) {
 	} else if len(h.Peek("Server")) == 0 {
 		h.SetTrusted("Server", s2b(p.server))
 	}
-	st.scratch = itoa(st.scratch[:0], int(c.UpstreamFirstByte.Sub(c.UpstreamStart).Milliseconds()))
-	setOnly(h, "X-Tollgate-Upstream-Latency", st.scratch, fs&fUpstreamLatency != 0)
-	st.scratch = itoa(st.scratch[:0], int(c.UpstreamStart.Sub(c.Start).Milliseconds()))
-	setOnly(h, "X-Tollgate-Proxy-Latency", st.scratch, fs&fProxyLatency != 0)
+	setBuilt(h, "X-Tollgate-Upstream-Latency", itoa(h.Tail(), int(c.UpstreamFirstByte.Sub(c.UpstreamStart).Milliseconds())), fs&fUpstreamLatency != 0)
+	setBuilt(h, "X-Tollgate-Proxy-Latency", itoa(h.Tail(), int(c.UpstreamStart.Sub(c.Start).Milliseconds())), fs&fProxyLatency != 0)
 	// what head may rely on, while no plugin has had the header
 	st.resp.noRequestID = fs&fRequestID == 0 && !p.ridShared
 }
