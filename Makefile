@@ -7,7 +7,7 @@ GOBIN       := $(CURDIR)/bin
 STATICCHECK := $(GOBIN)/staticcheck
 export GOTOOLCHAIN := local
 
-.PHONY: all build run test test-deps apt-deps lint unit fuzz-seeds bench bench-quick bench-peers bench-micro clean
+.PHONY: all build run test test-deps apt-deps lint unit fuzz-seeds bench bench-quick bench-peers bench-micro pgo clean
 
 all: build
 
@@ -64,6 +64,13 @@ bench-peers:
 # The same in under a minute, for development.
 bench-quick:
 	PATH="$(CURDIR)/bin/peers:$$PATH" $(GO) run ./bench/harness -mode quick -fasthttp
+
+# The profile behind profile-guided optimisation: go build reads cmd/tollgate/default.pgo by
+# itself. This profiles Tollgate under the benchmark's workloads (keep-alive, new connections,
+# HTTP/2, the plugin stack) and overwrites it; rebuild and measure before committing the new one
+# (docs/architecture.md, "Profile-guided optimisation").
+pgo:
+	$(GO) run ./bench/harness -mode pgo
 
 # The go test benchmarks beside the hot code.
 bench-micro:

@@ -65,3 +65,38 @@ func TestQuickSmoke(t *testing.T) {
 	}
 	t.Logf("smoke run:\n%s", lastLines(text, 40))
 }
+
+// TestPGOProfile runs -mode pgo with one-second loads into a temp file and checks that what it
+// writes is a CPU profile of the proxy's code, as go build takes it for cmd/tollgate/default.pgo.
+func TestPGOProfile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipped because -short is set (testing.Short()): the run starts real processes for ~15 s; make test runs it")
+	}
+	for _, tool := range []string{"wrk", "taskset"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("exec.LookPath(%q): %v: the harness needs it", tool, err)
+		}
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "harness")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	prof := filepath.Join(dir, "default.pgo")
+	c := exec.CommandContext(ctx, bin, "-mode", "pgo", "-dur", "1", "-install", "no", "-pgo-out", prof,
+		"-tollgate", filepath.Join(dir, "tollgate"))
+	if out, err := c.CombinedOutput(); err != nil {
+		t.Fatalf("harness -mode pgo: %v\n%s", err, out)
+	}
+	top, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-nodecount", "400", prof).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go tool pprof -top: %v\n%s", err, top)
+	}
+	for _, want := range []string{"Type: cpu", "tollgate/internal/proxy.", "tollgate/internal/h1."} {
+		if !strings.Contains(string(top), want) {
+			t.Errorf("the profile lacks %q:\n%s", want, lastLines(string(top), 30))
+		}
+	}
+}

@@ -90,6 +90,7 @@ type config struct {
 	loadCore   int
 	proxyCore  int
 	commandTxt string
+	pgoOut     string // -mode pgo: where the profile goes
 }
 
 func modeConfig(mode string) (config, error) {
@@ -117,8 +118,14 @@ func modeConfig(mode string) (config, error) {
 		c.idleSettle = 10
 		c.extra = 30
 		c.budget = 480
+	case "pgo":
+		// not a benchmark: the profile for profile-guided optimisation (collectPGO)
+		c.rounds, c.dur, c.warm = 1, 8, 1
+		c.scenarios = "a,c,d,f"
+		c.targets = map[string]bool{"tollgate": true, "tollgate-plugins": true}
+		c.idleConns = 0
 	default:
-		return c, fmt.Errorf("unknown -mode %q (quick, full or smoke)", mode)
+		return c, fmt.Errorf("unknown -mode %q (quick, full, smoke or pgo)", mode)
 	}
 	return c, nil
 }
@@ -154,6 +161,7 @@ type target struct {
 	port   int // HTTP/1.1
 	h2port int // h2c; 0: does not speak it here
 	prefix string
+	debug  int // the profiling endpoint's port (-mode pgo); 0: off
 	p      *proc
 	skip   string
 }
@@ -193,7 +201,8 @@ type harness struct {
 
 func newHarness(args []string, out io.Writer) (*harness, error) {
 	fs := flag.NewFlagSet("harness", flag.ContinueOnError)
-	mode := fs.String("mode", "quick", "quick (<60 s), full (<10 min) or smoke (CI)")
+	mode := fs.String("mode", "quick", "quick (<60 s), full (<10 min), smoke (CI), or pgo (writes the profile-guided optimisation profile, -pgo-out)")
+	pgoOut := fs.String("pgo-out", "", "-mode pgo: the profile's path (default cmd/tollgate/default.pgo)")
 	rounds := fs.Int("rounds", 0, "rounds (0: the mode's)")
 	dur := fs.Int("dur", 0, "seconds per measured run (0: the mode's)")
 	warm := fs.Int("warm", -1, "seconds of warm-up per target and scenario (-1: the mode's)")
@@ -270,6 +279,10 @@ func newHarness(args []string, out io.Writer) (*harness, error) {
 	if h.cfg.tollgate == "" {
 		h.cfg.tollgate = filepath.Join(h.root, "bin", "tollgate")
 	}
+	h.cfg.pgoOut = *pgoOut
+	if h.cfg.pgoOut == "" {
+		h.cfg.pgoOut = filepath.Join(h.root, "cmd", "tollgate", "default.pgo")
+	}
 	return h, nil
 }
 
@@ -345,6 +358,9 @@ func (h *harness) run() error {
 	bcancel()
 	if err := h.startAll(); err != nil {
 		return err
+	}
+	if h.cfg.mode == "pgo" {
+		return h.collectPGO()
 	}
 	h.measureAll()
 	h.measureMemory()
@@ -599,6 +615,10 @@ func (h *harness) startAll() error {
 			t.h2port = t.port
 			args := append([]string{h.cfg.tollgate, "run", "--config", f, "--proxy-listen",
 				fmt.Sprintf("127.0.0.1:%d", t.port), "--admin-listen", "", "--log-level", "warn", "--watch=false"}, extra...)
+			if h.cfg.mode == "pgo" {
+				t.debug = h.freePort()
+				args = append(args, "--debug-listen", fmt.Sprintf("127.0.0.1:%d", t.debug))
+			}
 			return h.startProc(name, pc, g1, args...)
 		}
 	}
