@@ -14,22 +14,7 @@ import (
 // nginx if installed; a tiny idle-connection count). It checks that the run prints the table
 // and writes latest.md, never the ratios: it must pass on a slow or busy machine.
 func TestQuickSmoke(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipped because -short is set (testing.Short()): the smoke run starts real processes for ~15 s; make test runs it")
-	}
-	if _, err := exec.LookPath("wrk"); err != nil {
-		t.Skipf("exec.LookPath(\"wrk\"): %v: the harness needs wrk (apt-get install wrk)", err)
-	}
-	if _, err := exec.LookPath("taskset"); err != nil {
-		t.Skipf("exec.LookPath(\"taskset\"): %v: the harness needs taskset (util-linux)", err)
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "harness")
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	ctx, dir, bin := harnessBinary(t, "the smoke run")
 	outDir := filepath.Join(dir, "results")
 	// the Tollgate binary goes to the temp dir too: the test leaves bin/ alone
 	c := exec.CommandContext(ctx, bin, "-mode", "smoke", "-out", outDir, "-tollgate", filepath.Join(dir, "tollgate"))
@@ -69,21 +54,7 @@ func TestQuickSmoke(t *testing.T) {
 // TestPGOProfile runs -mode pgo with one-second loads into a temp file and checks that what it
 // writes is a CPU profile of the proxy's code, as go build takes it for cmd/tollgate/default.pgo.
 func TestPGOProfile(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipped because -short is set (testing.Short()): the run starts real processes for ~15 s; make test runs it")
-	}
-	for _, tool := range []string{"wrk", "taskset"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("exec.LookPath(%q): %v: the harness needs it", tool, err)
-		}
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "harness")
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	ctx, dir, bin := harnessBinary(t, "the pgo run")
 	prof := filepath.Join(dir, "default.pgo")
 	c := exec.CommandContext(ctx, bin, "-mode", "pgo", "-dur", "1", "-install", "no", "-pgo-out", prof,
 		"-tollgate", filepath.Join(dir, "tollgate"))
@@ -99,4 +70,27 @@ func TestPGOProfile(t *testing.T) {
 			t.Errorf("the profile lacks %q:\n%s", want, lastLines(string(top), 30))
 		}
 	}
+}
+
+// harnessBinary skips the test under -short or without the tools the harness needs, and
+// builds the harness into a temp dir. It returns a context bounding the test's run, the dir
+// and the binary.
+func harnessBinary(t *testing.T, what string) (context.Context, string, string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("skipped because -short is set (testing.Short()): %s starts real processes for ~15 s; make test runs it", what)
+	}
+	for _, tool := range []struct{ name, from string }{{"wrk", "apt-get install wrk"}, {"taskset", "util-linux"}} {
+		if _, err := exec.LookPath(tool.name); err != nil {
+			t.Skipf("exec.LookPath(%q): %v: the harness needs %s (%s)", tool.name, err, tool.name, tool.from)
+		}
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "harness")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	t.Cleanup(cancel)
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return ctx, dir, bin
 }
