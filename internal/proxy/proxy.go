@@ -6,6 +6,7 @@ package proxy
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -257,25 +258,26 @@ func (st *reqState) appendClientValues(dst []byte, name string) []byte {
 // newRequestID returns 32 lower-case hex characters (Kong's request id shape), random.
 func (st *reqState) newRequestID() string {
 	a, b := rand.Uint64(), rand.Uint64()
-	// a byte at a time, two characters from one table read: half the steps of a nibble loop
-	for i := 0; i < 8; i++ {
-		x, y := byte(a>>(uint(i)*8)), byte(b>>(uint(i)*8))
-		st.rid[2*i], st.rid[2*i+1] = hexPairs[2*int(x)], hexPairs[2*int(x)+1]
-		st.rid[16+2*i], st.rid[16+2*i+1] = hexPairs[2*int(y)], hexPairs[2*int(y)+1]
-	}
+	binary.LittleEndian.PutUint64(st.rid[0:], hexDigits(uint32(a)))
+	binary.LittleEndian.PutUint64(st.rid[8:], hexDigits(uint32(a>>32)))
+	binary.LittleEndian.PutUint64(st.rid[16:], hexDigits(uint32(b)))
+	binary.LittleEndian.PutUint64(st.rid[24:], hexDigits(uint32(b>>32)))
 	return string(st.rid[:])
 }
 
-// hexPairs holds the two lower-case hex characters of every byte value, in order.
-const hexPairs = "" +
-	"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f" +
-	"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f" +
-	"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f" +
-	"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f" +
-	"808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f" +
-	"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf" +
-	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf" +
-	"e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"
+// hexDigits returns v's eight hex digits, lower-case, as the bytes of a little-endian word:
+// the lowest nibble's digit first, the reverse of how v is written, which a random id does
+// not mind. The nibbles are spread one a byte and turned into digits a word at a time, in
+// about a tenth of the instructions of a table read per byte.
+func hexDigits(v uint32) uint64 {
+	x := uint64(v)
+	x = (x | x<<16) & 0x0000ffff0000ffff
+	x = (x | x<<8) & 0x00ff00ff00ff00ff
+	x = (x | x<<4) & 0x0f0f0f0f0f0f0f0f // byte k holds nibble k
+	// '0' + n, and 'a'-'0'-10 = 39 more where n > 9 (n+6 carries into bit 4); no byte overflows
+	over := (x + 0x0606060606060606) >> 4 & 0x0101010101010101
+	return x + 0x3030303030303030 + over*39
+}
 
 // fwdIP is the client address after trusted real-IP recovery.
 func (st *reqState) fwdIP() netip.Addr {

@@ -3,10 +3,13 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -72,17 +75,35 @@ func FuzzRawQueryOf(f *testing.F) {
 	})
 }
 
-// TestHexPairs: the table newRequestID reads holds each byte's two hex characters.
-func TestHexPairs(t *testing.T) {
-	for i := 0; i < 256; i++ {
-		if got, want := hexPairs[2*i:2*i+2], fmt.Sprintf("%02x", i); got != want {
-			t.Fatalf("hexPairs[%d] = %q, want %q", i, got, want)
+// TestRequestID: hexDigits writes a word's hex digits lowest nibble first (checked against
+// fmt's, reversed, over edge values and random ones), and newRequestID makes 32 lower-case
+// hex characters that differ from call to call.
+func TestRequestID(t *testing.T) {
+	values := []uint32{0, 1, 9, 10, 15, 16, 0x0123abcd, 0x89abcdef, 0xfedcba98, 0xffffffff, 0xa0a0a0a0, 0x9f9f9f9f}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 1000 {
+		values = append(values, rng.Uint32())
+	}
+	for _, v := range values {
+		var got [8]byte
+		binary.LittleEndian.PutUint64(got[:], hexDigits(v))
+		want := []byte(fmt.Sprintf("%08x", v))
+		slices.Reverse(want)
+		if string(got[:]) != string(want) {
+			t.Fatalf("hexDigits(%#x) = %q, want %q", v, got, want)
 		}
 	}
 	var st reqState
-	id := st.newRequestID()
-	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
-		t.Errorf("request id %q: want 32 lower-case hex characters", id)
+	seen := map[string]bool{}
+	for range 100 {
+		id := st.newRequestID()
+		if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+			t.Fatalf("request id %q: want 32 lower-case hex characters", id)
+		}
+		if seen[id] {
+			t.Fatalf("request id %q made twice", id)
+		}
+		seen[id] = true
 	}
 }
 
