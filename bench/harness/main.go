@@ -121,8 +121,13 @@ func modeConfig(mode string) (config, error) {
 	case "pgo":
 		// not a benchmark: the profile for profile-guided optimisation (collectPGO)
 		c.rounds, c.dur, c.warm = 1, 8, 1
-		c.scenarios = "a,c,d,f"
-		c.targets = map[string]bool{"tollgate": true, "tollgate-plugins": true}
+		c.targets = map[string]bool{}
+		var ids []string
+		for _, l := range pgoLoads {
+			c.targets[l.target] = true
+			ids = append(ids, l.scenarios...)
+		}
+		c.scenarios = strings.Join(ids, ",")
 		c.idleConns = 0
 	default:
 		return c, fmt.Errorf("unknown -mode %q (quick, full, smoke or pgo)", mode)

@@ -47,7 +47,7 @@ func (h *harness) collectPGO() error {
 		time.Sleep(300 * time.Millisecond) // the profile has started before the load does
 		for _, id := range l.scenarios {
 			s := byID[id]
-			if s.kind == "h2" && !hasCmd("h2load") {
+			if _, err := exec.LookPath("h2load"); s.kind == "h2" && err != nil {
 				h.printf("pgo: %s without (%s): h2load not installed\n", l.target, id)
 				continue
 			}
@@ -105,9 +105,4 @@ func fetchProfile(ctx context.Context, port, secs int, path string) error {
 		return err
 	}
 	return f.Close()
-}
-
-func hasCmd(name string) bool {
-	_, err := exec.LookPath(name)
-	return err == nil
 }

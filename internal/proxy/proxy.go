@@ -557,8 +557,9 @@ func (p *Proxy) prepareUpstream(st *reqState, rt *snapshot.Route) {
 	}
 	at := len(xff)
 	xff = st.fwdIP().AppendTo(xff)
-	xff = setBuilt(h, "X-Forwarded-For", xff, fs&fXForwardedFor != 0)
-	// the client address, formatted once: X-Real-Ip's value is the end of X-Forwarded-For's
+	setBuilt(h, "X-Forwarded-For", xff, fs&fXForwardedFor != 0)
+	// the client address, formatted once: X-Real-Ip's value is the end of X-Forwarded-For's,
+	// whose bytes stay where they were built (setBuilt)
 	ip := xff[at:]
 	if !trusted || len(ih.Peek("X-Forwarded-Proto")) == 0 {
 		setOnlyString(h, "X-Forwarded-Proto", in.Scheme(), fs&fXForwardedProto != 0)
@@ -608,16 +609,15 @@ func setOnly(h *h1.Header, key string, v []byte, there bool) {
 	h.AddTrusted(key, v) // no field of that name to look for
 }
 
-// setBuilt is setOnly for a value built on h.Tail(), which it keeps in place when it
-// appends. It returns where the value ended up.
-func setBuilt(h *h1.Header, key string, v []byte, there bool) []byte {
+// setBuilt is setOnly for a value built on h.Tail(). v's bytes stay as they are until h is
+// reset: in the arena, where the add keeps them and a Set's copy lands on them, or, when
+// building outgrew the arena, in memory of v's own that nothing else writes.
+func setBuilt(h *h1.Header, key string, v []byte, there bool) {
 	if there {
 		h.SetTrusted(key, v)
-		return h.Peek(key)
+		return
 	}
 	h.AddTrustedBuilt(key, v)
-	_, v = h.Field(h.Len() - 1)
-	return v
 }
 
 // setVia sets Via (RFC 9110 §7.6.3): prior, the earlier hops' values each followed by ", "
